@@ -1,0 +1,110 @@
+// Package cgroups owns everything tupper does with control groups: finding
+// the host's hierarchies (cgroup v1, v2, or the hybrid of both), placing a
+// container's cgroup, writing linux.resources into it, and freezing,
+// signalling, measuring and removing it.
+//
+// It does not decide when any of that happens (the container package does)
+// and it never talks to systemd: this is the cgroupfs driver only.
+package cgroups
+
+import (
+	"errors"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Manager is one container's cgroup, on every hierarchy the host has.
+type Manager interface {
+	// Apply creates the cgroup directories, every missing level of them, and
+	// when pid > 0 moves that process into the cgroup on every hierarchy.
+	Apply(pid int) error
+	// Set writes every field of r into the cgroup. A nil r is a no-op.
+	Set(r *specs.LinuxResources) error
+	// Pids lists every process in the cgroup and its descendants.
+	Pids() ([]int, error)
+	// Freeze freezes (or thaws) the cgroup and waits until that state is
+	// reached.
+	Freeze(frozen bool) error
+	// Frozen reports whether the cgroup is frozen.
+	Frozen() (bool, error)
+	// Destroy removes the container's cgroup and any child cgroups, retrying
+	// briefly while killed processes exit. Directories that are already gone
+	// are not an error. Levels above the container's cgroup are left alone.
+	Destroy() error
+	// Paths maps a controller to the absolute directory of the container's
+	// cgroup in its hierarchy: "memory", "cpu", ..., "name=systemd" on v1,
+	// "" on v2, plus "unified" on a hybrid host. Load takes it back.
+	Paths() map[string]string
+	// CgroupFD is an O_PATH directory fd of the cgroup, for clone3's
+	// CLONE_INTO_CGROUP (SysProcAttr.UseCgroupFD), or -1 when the host is not
+	// pure v2. The Manager closes it in Apply with a pid, and in Destroy.
+	CgroupFD() int
+	// Kill sends sig to every process in the cgroup.
+	Kill(sig unix.Signal) error
+	// Stats reads the cgroup's usage counters.
+	Stats() (*Stats, error)
+}
+
+// ErrNoFreezer is returned by Freeze and Frozen when the host has no freezer.
+var ErrNoFreezer = errors.New("freezer controller not available")
+
+// Stats are the usage counters of one cgroup, as `tupper events --stats`
+// reports them. A controller the host lacks leaves its part zero.
+type Stats struct {
+	CPU     CPUStats                `json:"cpu"`
+	Memory  MemoryStats             `json:"memory"`
+	Pids    PidsStats               `json:"pids"`
+	Blkio   BlkioStats              `json:"blkio"`
+	Hugetlb map[string]HugetlbStats `json:"hugetlb,omitempty"` // by page size, "2MB"
+}
+
+// CPUStats are in nanoseconds.
+type CPUStats struct {
+	Usage            uint64   `json:"usage"`
+	User             uint64   `json:"user"`
+	System           uint64   `json:"system"`
+	PerCPU           []uint64 `json:"percpu,omitempty"` // v1 only
+	Periods          uint64   `json:"periods"`
+	ThrottledPeriods uint64   `json:"throttledPeriods"`
+	ThrottledTime    uint64   `json:"throttledTime"`
+}
+
+// MemoryStats are in bytes. Limit and SwapLimit are 0 when unlimited.
+type MemoryStats struct {
+	Usage     uint64            `json:"usage"`
+	MaxUsage  uint64            `json:"maxUsage,omitempty"` // v1 only
+	Limit     uint64            `json:"limit,omitempty"`
+	Failcnt   uint64            `json:"failcnt"` // v2: the "max" event count
+	Cache     uint64            `json:"cache"`
+	SwapUsage uint64            `json:"swapUsage,omitempty"` // v1: memory+swap
+	SwapLimit uint64            `json:"swapLimit,omitempty"`
+	Raw       map[string]uint64 `json:"raw,omitempty"` // memory.stat as is
+}
+
+// PidsStats counts tasks. Limit is 0 when unlimited.
+type PidsStats struct {
+	Current uint64 `json:"current"`
+	Limit   uint64 `json:"limit,omitempty"`
+}
+
+// BlkioStats are per device counters.
+type BlkioStats struct {
+	IOServiceBytes []BlkioEntry `json:"ioServiceBytes,omitempty"`
+	IOServiced     []BlkioEntry `json:"ioServiced,omitempty"`
+}
+
+// BlkioEntry is one counter of one device; Op is "Read", "Write", ...
+type BlkioEntry struct {
+	Major uint64 `json:"major"`
+	Minor uint64 `json:"minor"`
+	Op    string `json:"op"`
+	Value uint64 `json:"value"`
+}
+
+// HugetlbStats are in bytes.
+type HugetlbStats struct {
+	Usage    uint64 `json:"usage"`
+	MaxUsage uint64 `json:"maxUsage,omitempty"` // v1 only
+	Failcnt  uint64 `json:"failcnt"`
+}

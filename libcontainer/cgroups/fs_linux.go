@@ -1,0 +1,192 @@
+package cgroups
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// files reads and writes control files. trace, when set (by tests), sees
+// every write: a real control file such as devices.allow or io.max takes one
+// rule per write, which a plain file in a fake tree cannot show.
+type files struct {
+	trace func(path, data string)
+}
+
+// write puts data in dir/name in a single write(2), the way the kernel wants
+// control files written. Errors read "write /sys/fs/cgroup/x/pids.max: ...".
+func (fl files) write(dir, name, data string) error {
+	path := filepath.Join(dir, name)
+	if fl.trace != nil {
+		fl.trace(path, data)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// read returns dir/name without its trailing newline.
+func read(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	return strings.TrimSpace(string(b)), err
+}
+
+func exists(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
+
+// mkdirLevels creates dir and every missing level above it, and returns the
+// levels it created, top down.
+func mkdirLevels(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) || d == "/" {
+			return nil, err
+		}
+		missing = append(missing, d)
+	}
+	created := make([]string, 0, len(missing))
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return created, err
+		}
+		created = append(created, missing[i])
+	}
+	return created, nil
+}
+
+// pidsIn lists the processes in dir/cgroup.procs and in every cgroup below
+// it. A cgroup that is gone has no processes.
+func pidsIn(dir string) ([]int, error) {
+	var pids []int
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(filepath.Join(path, "cgroup.procs"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, f := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				return &os.PathError{Op: "parse", Path: filepath.Join(path, "cgroup.procs"), Err: err}
+			}
+			pids = append(pids, pid)
+		}
+		return nil
+	})
+	return pids, err
+}
+
+// removeTree removes the cgroup dir and every cgroup below it. rmdir fails
+// with EBUSY while the last processes of a killed container are exiting, so
+// it retries for about a second.
+func removeTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	delay := 5 * time.Millisecond
+	for i := 0; ; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || err == unix.ENOENT {
+			return nil
+		}
+		if err != unix.EBUSY || i == 10 {
+			return &os.PathError{Op: "rmdir", Path: dir, Err: err}
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
+// signalAll sends sig to every pid, skipping those already gone.
+func signalAll(pids []int, sig unix.Signal) error {
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && err != unix.ESRCH {
+			return &os.SyscallError{Syscall: "kill " + strconv.Itoa(pid), Err: err}
+		}
+	}
+	return nil
+}
+
+// killFrozen signals every process of m while it is frozen, so that none
+// can fork a child that escapes between listing and signalling. A cgroup
+// that was paused stays paused, except after SIGKILL: the processes are
+// thawed so that they can die.
+func killFrozen(m Manager, sig unix.Signal) error {
+	was, ferr := m.Frozen()
+	froze := ferr == nil && m.Freeze(true) == nil
+	pids, err := m.Pids()
+	if err == nil {
+		err = signalAll(pids, sig)
+	}
+	if froze && (!was || sig == unix.SIGKILL) {
+		if terr := m.Freeze(false); err == nil {
+			err = terr
+		}
+	}
+	return err
+}
+
+// waitFor polls until done reports true, rewriting the request with retry
+// now and then, or gives up after timeout.
+func waitFor(timeout time.Duration, done func() (bool, error), retry func() error) error {
+	deadline := time.Now().Add(timeout)
+	delay := 100 * time.Microsecond
+	for i := 1; ; i++ {
+		ok, err := done()
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errFreezeTimeout
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 10*time.Millisecond)
+		if i%25 == 0 && retry != nil {
+			if err := retry(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+var errFreezeTimeout = errors.New("timed out")
+
+const freezeTimeout = 5 * time.Second

@@ -1,0 +1,165 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// v1Manager is a cgroup on a cgroup v1 host: one directory per hierarchy.
+// On a hybrid host it also has a directory in the cgroup2 hierarchy mounted
+// at /sys/fs/cgroup/unified, where processes are placed (systemd and others
+// track them there) but no controller is set.
+type v1Manager struct {
+	paths   map[string]string // controller -> directory; co-mounted ones share it
+	unified string            // hybrid only
+	files
+}
+
+// dirs are the distinct directories, in a stable order.
+func (m *v1Manager) dirs() []string {
+	var ds []string
+	for _, d := range m.paths {
+		if !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	slices.Sort(ds)
+	if m.unified != "" {
+		ds = append(ds, m.unified)
+	}
+	return ds
+}
+
+func (m *v1Manager) Apply(pid int) error {
+	for _, dir := range m.dirs() {
+		created, err := mkdirLevels(dir)
+		if err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if dir == m.paths["cpuset"] {
+			// A new cpuset cgroup starts with empty cpus and mems, and no
+			// task can join it until they are set: copy them from the
+			// parent, level by level.
+			for _, d := range created {
+				if err := m.copyCpuset(d); err != nil {
+					return err
+				}
+			}
+		}
+		if pid > 0 {
+			if err := m.write(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+				return fmt.Errorf("join cgroup: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *v1Manager) copyCpuset(dir string) error {
+	parent := filepath.Dir(dir)
+	for _, name := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if v, err := read(dir, name); err != nil || v != "" {
+			if err != nil {
+				return fmt.Errorf("create cgroup: %w", err)
+			}
+			continue
+		}
+		v, err := read(parent, name)
+		if err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if err := m.write(dir, name, v); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *v1Manager) Paths() map[string]string {
+	p := make(map[string]string, len(m.paths)+1)
+	for k, v := range m.paths {
+		p[k] = v
+	}
+	if m.unified != "" {
+		p["unified"] = m.unified
+	}
+	return p
+}
+
+func (m *v1Manager) CgroupFD() int { return -1 }
+
+// pidsDir is the hierarchy whose tree lists the processes: any hierarchy
+// holds every process of the container, these are the likeliest mounted.
+func (m *v1Manager) pidsDir() (string, error) {
+	for _, c := range []string{"pids", "freezer", "devices", "memory", "cpu", "name=systemd"} {
+		if d, ok := m.paths[c]; ok {
+			return d, nil
+		}
+	}
+	if ds := m.dirs(); len(ds) > 0 {
+		return ds[0], nil
+	}
+	return "", errors.New("no cgroup hierarchy")
+}
+
+func (m *v1Manager) Pids() ([]int, error) {
+	dir, err := m.pidsDir()
+	if err != nil {
+		return nil, err
+	}
+	return pidsIn(dir)
+}
+
+func (m *v1Manager) Freeze(frozen bool) error {
+	dir, ok := m.paths["freezer"]
+	if !ok {
+		return ErrNoFreezer
+	}
+	want := "THAWED"
+	if frozen {
+		want = "FROZEN"
+	}
+	request := func() error { return m.write(dir, "freezer.state", want) }
+	if err := request(); err != nil {
+		return err
+	}
+	// The state reads FREEZING until every task stopped; a task that forks
+	// at the wrong moment can leave it there until FROZEN is written again.
+	state := ""
+	err := waitFor(freezeTimeout, func() (bool, error) {
+		var err error
+		state, err = read(dir, "freezer.state")
+		return state == want, err
+	}, request)
+	if errors.Is(err, errFreezeTimeout) {
+		if frozen {
+			_ = m.write(dir, "freezer.state", "THAWED")
+		}
+		return fmt.Errorf("freeze %s: still %s after %v", dir, state, freezeTimeout)
+	}
+	return err
+}
+
+func (m *v1Manager) Frozen() (bool, error) {
+	dir, ok := m.paths["freezer"]
+	if !ok {
+		return false, ErrNoFreezer
+	}
+	state, err := read(dir, "freezer.state")
+	return state == "FROZEN", err
+}
+
+func (m *v1Manager) Kill(sig unix.Signal) error { return killFrozen(m, sig) }
+
+func (m *v1Manager) Destroy() error {
+	var errs []error
+	for _, dir := range m.dirs() {
+		errs = append(errs, removeTree(dir))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,120 @@
+package tests
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
+)
+
+// cleanup force-deletes the container, kills whatever is left in its cgroups,
+// removes them, and checks that the host's device nodes are untouched.
+func (c *ctr) cleanup() {
+	t := c.t
+	tupperWith(t, c.opts(), "delete", "--force", c.id)
+	if err := fixture.RemoveCgroups(cgroupParent, cgroupParent+"/"+c.key); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+	for _, pid := range procsMatching(c.key) {
+		t.Errorf("cleanup: process %d still running: %s", pid, cmdline(pid))
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	checkDevices(t)
+}
+
+// assertNoLeak checks that nothing of container c is left on the host: no
+// state dir, no mount mentioning its bundle or state dir, no cgroup dir, no
+// process mentioning its id.
+func assertNoLeak(t *testing.T, c *ctr) {
+	t.Helper()
+	stateDir := filepath.Join(c.root, c.key)
+	if _, err := os.Lstat(stateDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("leak: state dir %s exists (err %v)", stateDir, err)
+	}
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		if strings.Contains(line, c.bundle) || strings.Contains(line, stateDir) {
+			t.Errorf("leak: mount %s", line)
+		}
+	}
+	// The kernel frees a cgroup and reaps a process a moment after the runtime
+	// is done with them; give it that moment before calling it a leak.
+	var dirs []string
+	var pids []int
+	eventually(func() bool {
+		dirs, pids = fixture.CgroupDirs(cgroupParent+"/"+c.key), procsMatching(c.key)
+		return len(dirs) == 0 && len(pids) == 0
+	})
+	for _, d := range dirs {
+		t.Errorf("leak: cgroup %s", d)
+	}
+	for _, pid := range pids {
+		t.Errorf("leak: process %d: %s", pid, cmdline(pid))
+	}
+}
+
+// procsMatching lists processes other than this one whose command line contains s.
+func procsMatching(s string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if bytes.Contains(b, []byte(s)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.ReplaceAll(string(bytes.TrimRight(b, "\x00")), "\x00", " ")
+}
+
+// deviceTable records what the host device nodes look like.
+type deviceTable map[string]string
+
+var hostDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+func readDevices() (deviceTable, error) {
+	tab := deviceTable{}
+	for _, p := range hostDevices {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return nil, err
+		}
+		tab[p] = fmt.Sprintf("mode=%o uid=%d gid=%d rdev=%d", st.Mode, st.Uid, st.Gid, st.Rdev)
+	}
+	return tab, nil
+}
+
+// checkDevices fails the test if a host device node changed owner, mode or
+// number, or stopped being a world-writable character device.
+func checkDevices(t *testing.T) {
+	t.Helper()
+	now, err := readDevices()
+	if err != nil {
+		t.Errorf("host devices: %v", err)
+		return
+	}
+	want := fmt.Sprintf("mode=%o uid=0 gid=0", syscall.S_IFCHR|0o666)
+	for p, got := range now {
+		if got != devicesAtStart[p] || !strings.HasPrefix(got, want+" ") {
+			t.Errorf("host device %s changed: was %s, now %s (want %s ...)", p, devicesAtStart[p], got, want)
+		}
+	}
+}

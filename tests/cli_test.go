@@ -1,0 +1,170 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
+)
+
+func TestVersion(t *testing.T) {
+	for _, flag := range []string{"--version", "-v"} {
+		out, stderr, code := tupper(t, flag)
+		if code != 0 || !strings.Contains(out, "tupper") || !strings.Contains(out, specs.Version) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want tupper and spec %s", flag, code, out, stderr, specs.Version)
+		}
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	out := mustTupper(t, "features")
+	var f features.Features
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		t.Fatalf("features: not JSON: %v\n%s", err, out)
+	}
+	if f.OCIVersionMin == "" || f.OCIVersionMax != specs.Version {
+		t.Errorf("features: ociVersionMin %q, ociVersionMax %q; want a minimum and max %s", f.OCIVersionMin, f.OCIVersionMax, specs.Version)
+	}
+	if f.Linux == nil {
+		t.Fatal("features: no linux section")
+	}
+	for typ := range nsFile {
+		if !slices.Contains(f.Linux.Namespaces, string(typ)) {
+			t.Errorf("features: linux.namespaces %v lacks %s", f.Linux.Namespaces, typ)
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	root := t.TempDir()
+	var ids []string
+	for range 2 {
+		c := newCtr(t, "sleep", "1000")
+		c.root = root
+		c.mustCreate()
+		ids = append(ids, c.id)
+	}
+	table := mustTupper(t, "--root", root, "list")
+	if !strings.HasPrefix(table, "ID") {
+		t.Errorf("list: no header line:\n%s", table)
+	}
+	for _, id := range ids {
+		if !strings.Contains(table, id+" ") || !strings.Contains(table, "created") {
+			t.Errorf("list: no row for %s in created state:\n%s", id, table)
+		}
+	}
+	if quiet := strings.Fields(mustTupper(t, "--root", root, "list", "-q")); !sameSet(quiet, ids) {
+		t.Errorf("list -q: %q, want %q", quiet, ids)
+	}
+	for _, flags := range [][]string{{"--format", "json"}, {"-f", "json"}, {"--format=json"}} {
+		var list []state
+		out := mustTupper(t, append([]string{"--root", root, "list"}, flags...)...)
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("list %s: not JSON: %v\n%s", flags, err, out)
+		}
+		var got []string
+		for _, s := range list {
+			got = append(got, s.ID)
+			if s.Status != specs.StateCreated || s.Pid <= 0 {
+				t.Errorf("list %s: %s has status %q pid %d, want created and a pid", flags, s.ID, s.Status, s.Pid)
+			}
+		}
+		if !sameSet(got, ids) {
+			t.Errorf("list %s: ids %q, want %q", flags, got, ids)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func mustTupper(t *testing.T, args ...string) string {
+	t.Helper()
+	out, stderr, code := tupper(t, args...)
+	if code != 0 {
+		t.Fatalf("tupper %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+	}
+	return out
+}
+
+// TestSpec runs the default spec that `tupper spec` writes, with the test
+// rootfs and a safe cgroup path, and checks what --rootless adds.
+func TestSpec(t *testing.T) {
+	c := newCtr(t)
+	mustTupper(t, "spec", "--bundle", c.bundle)
+	s, err := fixture.ReadSpec(c.bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Version != specs.Version || s.Process == nil || len(s.Process.Args) == 0 || s.Root == nil || s.Linux == nil {
+		t.Fatalf("spec: incomplete config.json: %+v", s)
+	}
+	s.Root.Path = rootfsDir
+	s.Process.Terminal = false
+	s.Linux.CgroupsPath = cgroupParent + "/" + c.id
+	c.spec = s
+	c.mustRun() // its shell reads an empty stdin and exits 0
+
+	dir := t.TempDir()
+	mustTupper(t, "spec", "--rootless", "--bundle", dir)
+	r, err := fixture.ReadSpec(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasUser := slices.ContainsFunc(r.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.UserNamespace })
+	if !hasUser || len(r.Linux.UIDMappings) == 0 || len(r.Linux.GIDMappings) == 0 {
+		t.Errorf("spec --rootless: user namespace %v, uidMappings %v, gidMappings %v: want all three", hasUser, r.Linux.UIDMappings, r.Linux.GIDMappings)
+	}
+}
+
+// TestLogFile: a failing command writes its error to stderr and, as a JSON
+// line with level "error", to the --log file, in both flag spellings.
+func TestLogFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags func(log string) []string
+	}{
+		{"separate", func(log string) []string { return []string{"--log", log, "--log-format", "json"} }},
+		{"equals", func(log string) []string { return []string{"--log=" + log, "--log-format=json"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "log.json")
+			_, stderr, code := tupper(t, append(tc.flags(log), "state", "no-such-container")...)
+			if code == 0 || !strings.Contains(stderr, "no-such-container") {
+				t.Errorf("state of a missing container: exit %d, stderr %q; want an error naming it", code, stderr)
+			}
+			data, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatalf("log file: %v", err)
+			}
+			found := false
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				var entry map[string]any
+				if err := json.Unmarshal([]byte(line), &entry); err != nil {
+					t.Errorf("log line is not JSON: %q", line)
+					continue
+				}
+				msg, _ := entry["msg"].(string)
+				found = found || entry["level"] == "error" && strings.Contains(msg, "no-such-container")
+			}
+			if !found {
+				t.Errorf("log file has no level \"error\" line naming the container:\n%s", data)
+			}
+		})
+	}
+	log := filepath.Join(t.TempDir(), "log.txt")
+	tupper(t, "--log", log, "state", "no-such-container")
+	if data, _ := os.ReadFile(log); !strings.Contains(string(data), "no-such-container") {
+		t.Errorf("text log: %q, want the error", data)
+	}
+}

@@ -1,0 +1,63 @@
+package nsenter
+
+import (
+	"strconv"
+	"strings"
+)
+
+// EnvName is the variable the constructor reads.
+const EnvName = "_TUPPER_NSENTER"
+
+// Join is one namespace to enter by path. Kind is the /proc/PID/ns name:
+// user, mnt, net, ipc, uts, pid, cgroup or time.
+type Join struct {
+	Kind string
+	Path string
+}
+
+// Offset is one time namespace offset (Clock is "monotonic" or "boottime").
+type Offset struct {
+	Clock string
+	Secs  int64
+	Nanos uint32
+}
+
+// Request is the work for the constructor.
+type Request struct {
+	SyncFD  int
+	Joins   []Join
+	Unshare uintptr // clone flags to unshare after the joins
+	Offsets []Offset
+	Fork    bool
+}
+
+// Encode renders r as the value of EnvName. The caller orders Joins; the
+// user namespace must come first so the others are entered with its
+// privileges.
+func (r *Request) Encode() string {
+	var b strings.Builder
+	b.WriteString("fd=")
+	b.WriteString(strconv.Itoa(r.SyncFD))
+	for _, j := range r.Joins {
+		b.WriteString("\njoin=")
+		b.WriteString(j.Kind)
+		b.WriteByte(':')
+		b.WriteString(j.Path)
+	}
+	if r.Unshare != 0 {
+		b.WriteString("\nunshare=")
+		b.WriteString(strconv.FormatUint(uint64(r.Unshare), 10))
+	}
+	for _, o := range r.Offsets {
+		b.WriteString("\noffset=")
+		b.WriteString(o.Clock)
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(o.Secs, 10))
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatUint(uint64(o.Nanos), 10))
+	}
+	if r.Fork {
+		b.WriteString("\nfork")
+	}
+	return b.String()
+}

@@ -1,0 +1,137 @@
+// The C half of package nsenter; see nsenter.go for why it exists.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define ENV_NAME "_TUPPER_NSENTER"
+
+static int sync_fd = -1;
+
+// report writes one JSON line to the sync socket and exits. The message is
+// a plain error string; quotes and backslashes are replaced so the line
+// stays valid JSON without an encoder.
+static void report(const char *fmt, ...)
+{
+	char msg[512], line[640];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '\'';
+	int n = snprintf(line, sizeof(line), "{\"type\":\"error\",\"error\":\"%s\"}\n", msg);
+	if (sync_fd >= 0 && n > 0)
+		(void)!write(sync_fd, line, (size_t)n);
+	_exit(1);
+}
+
+static int ns_flag(const char *kind)
+{
+	static const struct { const char *name; int flag; } kinds[] = {
+		{"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET},
+		{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"pid", CLONE_NEWPID},
+		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kind, kinds[i].name) == 0)
+			return kinds[i].flag;
+	return 0;
+}
+
+static const char *strerr(int e) { return strerror(e); }
+
+// The variable holds fields separated by '\n':
+//   fd=N           the sync socket
+//   join=KIND:PATH a namespace to join, in the order given (user first)
+//   unshare=FLAGS  namespaces to create before forking (decimal clone flags)
+//   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)
+//   fork           fork once after the joins, so pid/time namespaces apply
+void tupper_nsenter(void)
+{
+	const char *env = getenv(ENV_NAME);
+	if (env == NULL || *env == '\0')
+		return;
+	char *spec = strdup(env);
+	unsetenv(ENV_NAME);
+	if (spec == NULL)
+		_exit(1);
+
+	int do_fork = 0, unshare_flags = 0;
+	char offsets[256] = "";
+	size_t off_len = 0;
+
+	// First pass: the sync fd, so every later error can be reported.
+	for (char *line = spec; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (strncmp(line, "fd=", 3) == 0)
+			sync_fd = atoi(line + 3);
+		line = next ? next + 1 : NULL;
+	}
+
+	for (char *line = spec, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, "join=", 5) == 0) {
+			char *kind = line + 5, *path = strchr(kind, ':');
+			if (path == NULL)
+				report("nsenter: malformed join %s", kind);
+			*path++ = '\0';
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				report("join %s namespace %s: open: %s", kind, path, strerr(errno));
+			if (setns(fd, ns_flag(kind)) < 0)
+				report("join %s namespace %s: %s", kind, path, strerr(errno));
+			close(fd);
+		} else if (strncmp(line, "unshare=", 8) == 0) {
+			unshare_flags = atoi(line + 8);
+		} else if (strncmp(line, "offset=", 7) == 0) {
+			int n = snprintf(offsets + off_len, sizeof(offsets) - off_len, "%s\n", line + 7);
+			if (n > 0 && (size_t)n < sizeof(offsets) - off_len)
+				off_len += (size_t)n;
+		} else if (strcmp(line, "fork") == 0) {
+			do_fork = 1;
+		}
+	}
+	free(spec);
+
+	if (unshare_flags && unshare(unshare_flags) < 0)
+		report("unshare namespaces %#x: %s", unshare_flags, strerr(errno));
+	if (off_len > 0) {
+		// "The offsets can be set only before any process has entered the
+		// namespace" - time_namespaces(7); nobody has yet.
+		int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			report("open /proc/self/timens_offsets: %s", strerr(errno));
+		if (write(fd, offsets, off_len) != (ssize_t)off_len)
+			report("write /proc/self/timens_offsets: %s", strerr(errno));
+		close(fd);
+	}
+	if (!do_fork)
+		return;
+
+	pid_t pid = fork();
+	if (pid < 0)
+		report("fork into joined namespaces: %s", strerr(errno));
+	if (pid == 0)
+		return; // the init: Go starts here, inside every namespace
+	char line[64];
+	int n = snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", (int)pid);
+	if (write(sync_fd, line, (size_t)n) != n)
+		report("report init pid: %s", strerr(errno));
+	_exit(0);
+}

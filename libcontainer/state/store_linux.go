@@ -1,0 +1,158 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"golang.org/x/sys/unix"
+)
+
+// Store is the root directory that holds every container's directory.
+type Store struct {
+	Root string
+}
+
+// Dir is one container's directory, held locked until Close.
+type Dir struct {
+	ID   string
+	Path string
+	fd   int
+}
+
+// Create makes and locks the directory for a new container. A directory
+// that already exists means the id is taken.
+func (s Store) Create(id string) (*Dir, error) {
+	if err := os.MkdirAll(s.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	path := filepath.Join(s.Root, id)
+	if err := unix.Mkdir(path, 0o711); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("container %q: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("create state directory %s: %w", path, err)
+	}
+	d, err := lock(id, path)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, err
+	}
+	return d, nil
+}
+
+// Open locks the directory of an existing container.
+func (s Store) Open(id string) (*Dir, error) {
+	d, err := lock(id, filepath.Join(s.Root, id))
+	if errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	return d, err
+}
+
+func lock(id, path string) (*Dir, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &Dir{ID: id, Path: path, fd: fd}, nil
+}
+
+// List returns the ids of every container directory, sorted.
+func (s Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.Root, err)
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Read loads the record. A directory without a record belongs to a create
+// that crashed before its first write; it reads as an empty record for id,
+// which the caller treats as stopped so delete can clean it up.
+func (d *Dir) Read() (*Record, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, FileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return &Record{ID: d.ID}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("read state %s: %w", filepath.Join(d.Path, FileName), err)
+	}
+	return &r, nil
+}
+
+// Write replaces the record atomically.
+func (d *Dir) Write(r *Record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(d.Path, FileName), data, 0o600)
+}
+
+// FIFOPath is the path of the container's exec FIFO.
+func (d *Dir) FIFOPath() string { return filepath.Join(d.Path, FIFOName) }
+
+// Remove deletes the directory and everything in it; the lock goes with it.
+func (d *Dir) Remove() error {
+	err := os.RemoveAll(d.Path)
+	d.Close()
+	return err
+}
+
+// Close releases the lock.
+func (d *Dir) Close() {
+	if d.fd >= 0 {
+		unix.Close(d.fd)
+		d.fd = -1
+	}
+}
+
+// WriteFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it over path, so readers see the old content or the new, never a
+// part. It is also used for --pid-file.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := tmp.Write(data)
+	if werr == nil {
+		werr = tmp.Chmod(perm)
+	}
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}

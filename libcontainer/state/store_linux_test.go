@@ -1,0 +1,87 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestStoreLifecycle(t *testing.T) {
+	s := Store{Root: filepath.Join(t.TempDir(), "root")}
+	d, err := s.Create("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create("c1"); !errors.Is(err, ErrExist) {
+		t.Fatalf("second create: got %v, want ErrExist", err)
+	}
+	rec := &Record{ID: "c1", Pid: 42, Bundle: "/b"}
+	if err := d.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	d, err = s.Open("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Pid != 42 || got.Bundle != "/b" {
+		t.Fatalf("read back %+v", got)
+	}
+	ids, err := s.List()
+	if err != nil || len(ids) != 1 || ids[0] != "c1" {
+		t.Fatalf("list = %v, %v", ids, err)
+	}
+	if err := d.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open("c1"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("open after remove: got %v, want ErrNotExist", err)
+	}
+}
+
+func TestReadWithoutRecord(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	if err := os.Mkdir(filepath.Join(s.Root, "half"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Open("half")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := d.Read()
+	if err != nil || r.ID != "half" || r.Pid != 0 {
+		t.Fatalf("got %+v, %v; want an empty record for half", r, err)
+	}
+}
+
+func TestWriteFileAtomicLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pid")
+	if err := WriteFileAtomic(p, []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(p, []byte("2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("dir holds %d entries, want 1", len(entries))
+	}
+	if b, _ := os.ReadFile(p); string(b) != "2" {
+		t.Fatalf("content %q", b)
+	}
+}
+
+func TestListMissingRoot(t *testing.T) {
+	ids, err := Store{Root: filepath.Join(t.TempDir(), "none")}.List()
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("got %v, %v", ids, err)
+	}
+}

@@ -1,0 +1,3 @@
+// Package features builds the runtime-spec features document (features.md) that
+// `tupper features` prints: what tupper recognises, not what the host provides.
+package features

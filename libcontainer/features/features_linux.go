@@ -1,0 +1,44 @@
+package features
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"github.com/tupper-runtime/tupper/libcontainer/bundle"
+	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
+)
+
+// Get returns a fresh features document. Per features.md a nil list means
+// "unknown", so every list we fill in is complete, and every capability we lack
+// is an explicit false.
+func Get() *features.Features {
+	var namespaces []string
+	for _, t := range bundle.NamespaceTypes() {
+		namespaces = append(namespaces, string(t))
+	}
+	return &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks: []string{
+			"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+		},
+		// Options rootfs applies itself; idmap and ridmap are left out until
+		// idmapped mounts are implemented.
+		MountOptions: rootfs.SupportedOptions(),
+		Linux: &features.Linux{
+			Namespaces:   namespaces,
+			Capabilities: bundle.Capabilities(),
+			Cgroup: &features.Cgroup{
+				V1: ptr(true), V2: ptr(true), Systemd: ptr(false), SystemdUser: ptr(false), Rdma: ptr(true),
+			},
+			Seccomp:         &features.Seccomp{Enabled: ptr(false)},
+			Apparmor:        &features.Apparmor{Enabled: ptr(false)},
+			Selinux:         &features.Selinux{Enabled: ptr(false)},
+			IntelRdt:        &features.IntelRdt{Enabled: ptr(false)},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(false)}},
+			NetDevices:      &features.NetDevices{Enabled: ptr(false)},
+		},
+	}
+}
+
+func ptr(b bool) *bool { return &b }

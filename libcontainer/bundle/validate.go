@@ -27,7 +27,7 @@ func (e *FieldError) Error() string {
 }
 
 // Validate checks s before anything is created for it and returns the first problem
-// found as a *FieldError. bundleDir resolves a relative root.path.
+// found as a *FieldError. bundleDir resolves a relative root.path; s must not be nil.
 func Validate(s *specs.Spec, bundleDir string) error {
 	if err := checkVersion(s.Version); err != nil {
 		return err

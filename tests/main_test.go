@@ -43,6 +43,11 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	// The rootfs below must be reachable from a user namespace's unprivileged ids.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if err := setup(tmp); err != nil {
 		fmt.Fprintln(os.Stderr, "setup:", err)
 		return 1

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+)
+
+// quantile returns the nearest-rank q-quantile of ds in milliseconds.
+func quantile(ds []time.Duration, q float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(q*float64(len(s))+0.5) - 1
+	i = max(0, min(i, len(s)-1))
+	return float64(s[i]) / float64(time.Millisecond)
+}
+
+func report(w io.Writer, rts []*runtime, wrapper *runtime, n int) {
+	var overhead, overheadP90 float64
+	if wrapper != nil {
+		overhead, overheadP90 = quantile(wrapper.samples, 0.5), quantile(wrapper.samples, 0.9)
+	}
+	median := map[string]float64{}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "runtime\tmedian ms\tp90 ms\tnote\t\n")
+	for _, rt := range rts {
+		m, p := quantile(rt.samples, 0.5), quantile(rt.samples, 0.9)
+		note := ""
+		if rt.name == "crun" && wrapper != nil {
+			m, p = m-overhead, p-overheadP90
+			note = fmt.Sprintf("minus %.2f ms (p90 %.2f) of unshare+umount wrapper", overhead, overheadP90)
+		}
+		median[rt.name] = m
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t\n", rt.name, m, p, note)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d sequential `run` of /bin/true per runtime, alternating\n", n)
+	for _, other := range []string{"runc", "crun"} {
+		if median[other] > 0 {
+			fmt.Fprintf(w, "tupper/%s: %.2f\n", other, median["tupper"]/median[other])
+		}
+	}
+	if r := median["runc"]; r > 0 {
+		verdict := "MISSED"
+		if median["tupper"] < r/3 {
+			verdict = "met"
+		}
+		fmt.Fprintf(w, "target tupper < runc/3 (%.2f ms): %s\n", r/3, verdict)
+	}
+}

@@ -12,11 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// files reads and writes control files. trace, when set (by tests), sees
-// every write: a real control file such as devices.allow or io.max takes one
-// rule per write, which a plain file in a fake tree cannot show.
+// files creates cgroups and writes control files. Its fields are seams for
+// the tests' fake trees, nil otherwise: trace sees every write (a control
+// file such as devices.allow or io.max takes one rule per write, which a
+// plain file cannot show), mkdir stands in for the kernel filling a new
+// cgroup directory with control files.
 type files struct {
 	trace func(path, data string)
+	mkdir func(path string) error
 }
 
 // write puts data in dir/name in a single write(2), the way the kernel wants
@@ -50,7 +53,7 @@ func exists(dir, name string) bool {
 
 // mkdirLevels creates dir and every missing level above it, and returns the
 // levels it created, top down.
-func mkdirLevels(dir string) ([]string, error) {
+func (fl files) mkdirLevels(dir string) ([]string, error) {
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
@@ -62,7 +65,11 @@ func mkdirLevels(dir string) ([]string, error) {
 	}
 	created := make([]string, 0, len(missing))
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		mkdir := fl.mkdir
+		if mkdir == nil {
+			mkdir = func(p string) error { return os.Mkdir(p, 0o755) }
+		}
+		if err := mkdir(missing[i]); err != nil && !errors.Is(err, fs.ErrExist) {
 			return created, err
 		}
 		created = append(created, missing[i])

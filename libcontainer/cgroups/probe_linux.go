@@ -31,8 +31,8 @@ func (h *host) pureV2() bool { return h.unified != nil && len(h.v1) == 0 }
 // prober finds the hierarchies mounted under root. The fields are seams for
 // the unit tests, which run against a fake tree in a temporary directory.
 type prober struct {
-	root   string                            // /sys/fs/cgroup
-	proc   string                            // /proc
+	root   string                           // /sys/fs/cgroup
+	proc   string                           // /proc
 	fsType func(path string) (int64, error) // statfs f_type
 }
 

@@ -37,7 +37,7 @@ func (m *v1Manager) dirs() []string {
 
 func (m *v1Manager) Apply(pid int) error {
 	for _, dir := range m.dirs() {
-		created, err := mkdirLevels(dir)
+		created, err := m.mkdirLevels(dir)
 		if err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}

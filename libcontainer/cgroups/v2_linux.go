@@ -22,11 +22,8 @@ type v2Manager struct {
 }
 
 func (m *v2Manager) Apply(pid int) error {
-	if _, err := mkdirLevels(m.dir); err != nil {
+	if err := m.create(); err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
-	}
-	if m.mountpoint != "" {
-		m.enableControllers()
 	}
 	if pid > 0 {
 		m.closeFD()
@@ -37,41 +34,47 @@ func (m *v2Manager) Apply(pid int) error {
 	return nil
 }
 
-// enableControllers turns on, in cgroup.subtree_control of every level from
-// the root down to the container's parent, each controller the level has
-// and has not yet enabled, so that the container's cgroup gets them all.
-// It is best effort: a level with processes of its own cannot enable any
-// ("no internal processes" rule), a threaded one not cpuset, and Set names
-// a controller that is still missing when a field needs it.
-func (m *v2Manager) enableControllers() {
-	rel, err := filepath.Rel(m.mountpoint, filepath.Dir(m.dir))
-	if err != nil || strings.HasPrefix(rel, "..") {
+// create makes every missing level down to the container's cgroup and, in
+// cgroup.subtree_control of each level above it from the root down,
+// enables the controllers the level has and has not enabled yet, so that
+// the container's cgroup gets them all. Enabling is best effort: a level
+// with processes of its own cannot enable any ("no internal processes"
+// rule), a threaded one not cpuset; Set names a controller still missing
+// when a field needs it.
+func (m *v2Manager) create() error {
+	rel, err := filepath.Rel(m.mountpoint, m.dir)
+	if m.mountpoint == "" || err != nil || strings.HasPrefix(rel, "..") {
+		_, err := m.mkdirLevels(m.dir)
+		return err
+	}
+	level := m.mountpoint
+	for _, part := range strings.Split(rel, "/") {
+		m.enableControllers(level)
+		level = filepath.Join(level, part)
+		if _, err := m.mkdirLevels(level); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *v2Manager) enableControllers(level string) {
+	avail, err := read(level, "cgroup.controllers")
+	if err != nil {
 		return
 	}
-	levels := []string{m.mountpoint}
-	if rel != "." {
-		for _, part := range strings.Split(rel, "/") {
-			levels = append(levels, filepath.Join(levels[len(levels)-1], part))
+	on, _ := read(level, "cgroup.subtree_control")
+	var add []string
+	for _, c := range strings.Fields(avail) {
+		if !hasField(on, c) {
+			add = append(add, "+"+c)
 		}
 	}
-	for _, level := range levels {
-		avail, err := read(level, "cgroup.controllers")
-		if err != nil {
-			return
-		}
-		on, _ := read(level, "cgroup.subtree_control")
-		var add []string
-		for _, c := range strings.Fields(avail) {
-			if !hasField(on, c) {
-				add = append(add, "+"+c)
-			}
-		}
-		if len(add) == 0 || m.write(level, "cgroup.subtree_control", strings.Join(add, " ")) == nil {
-			continue
-		}
-		for _, c := range add {
-			_ = m.write(level, "cgroup.subtree_control", c)
-		}
+	if len(add) == 0 || m.write(level, "cgroup.subtree_control", strings.Join(add, " ")) == nil {
+		return
+	}
+	for _, c := range add {
+		_ = m.write(level, "cgroup.subtree_control", c)
 	}
 }
 

@@ -1,0 +1,85 @@
+package cgroups
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultDevices are the device rules Set appends to linux.resources.devices,
+// so that a container can always use the devices the runtime creates for it:
+// "the runtime MUST supply [/dev/null, /dev/zero, /dev/full, /dev/random,
+// /dev/urandom, /dev/tty, /dev/console, /dev/ptmx]" -runtime-spec
+// config-linux.md, Default Devices. Like the peers, it also allows the pty
+// slaves under /dev/pts and mknod (only mknod, not open) of any device.
+func DefaultDevices() []specs.LinuxDeviceCgroup {
+	dev := func(typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
+		r := specs.LinuxDeviceCgroup{Allow: true, Type: typ, Access: access}
+		if major >= 0 {
+			r.Major = &major
+		}
+		if minor >= 0 {
+			r.Minor = &minor
+		}
+		return r
+	}
+	return []specs.LinuxDeviceCgroup{
+		dev("c", -1, -1, "m"),
+		dev("b", -1, -1, "m"),
+		dev("c", 1, 3, "rwm"),    // null
+		dev("c", 1, 5, "rwm"),    // zero
+		dev("c", 1, 7, "rwm"),    // full
+		dev("c", 1, 8, "rwm"),    // random
+		dev("c", 1, 9, "rwm"),    // urandom
+		dev("c", 5, 0, "rwm"),    // tty
+		dev("c", 5, 1, "rwm"),    // console
+		dev("c", 5, 2, "rwm"),    // ptmx
+		dev("c", 136, -1, "rwm"), // pts/*
+	}
+}
+
+// deviceRules are the rules Set enforces, in order: deny everything, the
+// spec's list as written, then DefaultDevices.
+func deviceRules(r *specs.LinuxResources) []specs.LinuxDeviceCgroup {
+	rules := []specs.LinuxDeviceCgroup{{Allow: false, Type: "a", Access: "rwm"}}
+	rules = append(rules, r.Devices...)
+	return append(rules, DefaultDevices()...)
+}
+
+// ruleString is a rule as devices.allow and devices.deny take it: "c 1:3 rwm".
+func ruleString(d specs.LinuxDeviceCgroup) string {
+	typ, access := d.Type, d.Access
+	if typ == "" {
+		typ = "a"
+	}
+	if access == "" {
+		access = "rwm"
+	}
+	major, minor := "*", "*"
+	if d.Major != nil && *d.Major >= 0 {
+		major = itoa(*d.Major)
+	}
+	if d.Minor != nil && *d.Minor >= 0 {
+		minor = itoa(*d.Minor)
+	}
+	return typ + " " + major + ":" + minor + " " + access
+}
+
+func (m *v1Manager) setDevices(r *specs.LinuxResources) error {
+	dir, err := m.ctrlDir("devices", "devices")
+	if err != nil {
+		return err
+	}
+	for i, rule := range deviceRules(r) {
+		file := "devices.deny"
+		if rule.Allow {
+			file = "devices.allow"
+		}
+		if err := m.write(dir, file, ruleString(rule)); err != nil {
+			field := "devices"
+			if n := i - 1; n >= 0 && n < len(r.Devices) {
+				field = "devices[" + itoa(int64(n)) + "]"
+			}
+			return fieldError(field, err)
+		}
+	}
+	return nil
+}

@@ -147,3 +147,39 @@ func TestDeleteForceNonexistent(t *testing.T) {
 		t.Errorf("delete --force of a nonexistent container: exit %d: %s", code, stderr)
 	}
 }
+
+// TestInitErrors: a failure inside the container's init reaches the caller as
+// an error naming the step and cause, and leaves nothing behind. dockerd maps
+// a missing command to exit 127 only when the message says "executable file
+// not found" or "no such file or directory".
+func TestInitErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(c *ctr)
+		words []string
+	}{
+		{"unknown filesystem", func(c *ctr) {
+			c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: "/mnt/x", Type: "nosuchfs", Source: "none"})
+		}, []string{"/mnt/x"}},
+		{"missing executable", func(c *ctr) { c.spec.Process.Args = []string{"/no/such/binary"} },
+			[]string{"no such file or directory", "executable file not found"}},
+		{"command not in PATH", func(c *ctr) { c.spec.Process.Args = []string{"nosuchcommand"} },
+			[]string{"executable file not found", "no such file or directory"}},
+		{"cwd a file", func(c *ctr) { c.spec.Process.Cwd = "/bin/busybox" }, []string{"not a directory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCtr(t, "true")
+			c.root = t.TempDir()
+			tc.setup(c)
+			_, stderr, code := c.run()
+			wantError(t, "run", code, stderr, tc.words...)
+			if strings.Contains(stderr, "EOF") {
+				t.Errorf("run: stderr %q reports EOF instead of the init's error", stderr)
+			}
+			assertNoLeak(t, c)
+			if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
+				t.Errorf("run left %s in its --root", entries[0].Name())
+			}
+		})
+	}
+}

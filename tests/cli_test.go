@@ -22,6 +22,20 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestGlobalFlags: flags that clients pass and tupper accepts.
+func TestGlobalFlags(t *testing.T) {
+	for _, flags := range [][]string{
+		{"--debug"}, {"--systemd-cgroup"}, {"--rootless", "false"}, {"--rootless=auto"},
+		{"--log-format", "text"}, {"--log-format=json"},
+	} {
+		if _, stderr, code := tupper(t, append(flags, "list")...); code != 0 {
+			t.Errorf("%s list: exit %d: %s", flags, code, stderr)
+		}
+	}
+	_, stderr, code := tupper(t, "--log-format", "yaml", "list")
+	wantError(t, "--log-format yaml", code, stderr, "yaml")
+}
+
 func TestFeatures(t *testing.T) {
 	out := mustTupper(t, "features")
 	var f features.Features

@@ -65,6 +65,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(outDir, "started")); err == nil {
 		t.Errorf("process ran before start")
 	}
+	checkCgroup(t, st.Pid, cgroupParent+"/"+c.id)
 
 	c.must("start", nil)
 	c.waitStatus(specs.StateRunning)
@@ -212,4 +213,20 @@ func alive(pid int) bool {
 	}
 	_, rest, _ := strings.Cut(string(b), ") ")
 	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
+}
+
+// checkCgroup fails unless pid is in cgroup path in every v1 controller
+// hierarchy (the cgroup2 line, "0::", is the host's business on a hybrid host).
+func checkCgroup(t *testing.T, pid int, path string) {
+	t.Helper()
+	data := readFile(t, "/proc/"+strconv.Itoa(pid)+"/cgroup")
+	for _, line := range strings.Split(strings.TrimSpace(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[1] == "" {
+			continue
+		}
+		if parts[2] != path {
+			t.Errorf("pid %d is in %s cgroup %s, want %s", pid, parts[1], parts[2], path)
+		}
+	}
 }

@@ -73,13 +73,13 @@ type CPUStats struct {
 // MemoryStats are in bytes. Limit and SwapLimit are 0 when unlimited.
 type MemoryStats struct {
 	Usage     uint64            `json:"usage"`
-	MaxUsage  uint64            `json:"maxUsage,omitempty"` // v1 only
+	MaxUsage  uint64            `json:"maxUsage,omitempty"` // v2: memory.peak (Linux 5.19)
 	Limit     uint64            `json:"limit,omitempty"`
 	Failcnt   uint64            `json:"failcnt"` // v2: the "max" event count
 	Cache     uint64            `json:"cache"`
-	SwapUsage uint64            `json:"swapUsage,omitempty"` // v1: memory+swap
-	SwapLimit uint64            `json:"swapLimit,omitempty"`
-	Raw       map[string]uint64 `json:"raw,omitempty"` // memory.stat as is
+	SwapUsage uint64            `json:"swapUsage,omitempty"` // v1: memory+swap, v2: swap alone
+	SwapLimit uint64            `json:"swapLimit,omitempty"` // as SwapUsage
+	Raw       map[string]uint64 `json:"raw,omitempty"`       // memory.stat as is
 }
 
 // PidsStats counts tasks. Limit is 0 when unlimited.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,6 +97,11 @@ func TestRealLifecycle(t *testing.T) {
 		}
 	}
 
+	st, err := m.Stats()
+	if err != nil || st.Pids.Current != 1 {
+		t.Errorf("Stats() = %+v, %v; want one task", st, err)
+	}
+
 	if err := m.Freeze(true); err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +157,85 @@ func TestRealLoad(t *testing.T) {
 	_ = cmd.Wait()
 	if err := l.Destroy(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRealSet(t *testing.T) {
+	m := realCgroup(t)
+	if err := m.Apply(0); err != nil {
+		t.Fatal(err)
+	}
+	paths := m.Paths()
+	r := &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+		Memory:  &specs.LinuxMemory{Limit: i64(64 << 20), Swap: i64(128 << 20), Reservation: i64(32 << 20), Swappiness: u64(10)},
+		CPU:     &specs.LinuxCPU{Shares: u64(512), Quota: i64(50000), Period: u64(100000), Cpus: "0", Mems: "0"},
+		Pids:    &specs.LinuxPids{Limit: i64(42)},
+	}
+	if err := m.Set(r); err != nil {
+		t.Fatal(err)
+	}
+	// Growing the limits has to move memory+swap first.
+	r.Memory = &specs.LinuxMemory{Limit: i64(256 << 20), Swap: i64(512 << 20)}
+	if err := m.Set(r); err != nil {
+		t.Fatalf("raise limits: %v", err)
+	}
+	for _, tc := range []struct{ ctrl, file, want string }{
+		{"memory", "memory.limit_in_bytes", "268435456"},
+		{"memory", "memory.memsw.limit_in_bytes", "536870912"},
+		{"memory", "memory.soft_limit_in_bytes", "33554432"},
+		{"memory", "memory.swappiness", "10"},
+		{"cpu", "cpu.shares", "512"},
+		{"cpu", "cpu.cfs_quota_us", "50000"},
+		{"cpuset", "cpuset.cpus", "0"},
+		{"pids", "pids.max", "42"},
+	} {
+		dir, ok := paths[tc.ctrl]
+		if !ok {
+			continue
+		}
+		if got, err := read(dir, tc.file); err != nil || got != tc.want {
+			t.Errorf("%s = %q, %v; want %q", tc.file, got, err, tc.want)
+		}
+	}
+	if dir, ok := paths["devices"]; ok {
+		list, err := read(dir, "devices.list")
+		want := []string{"c 1:3 rwm", "c 136:* rwm", "b *:* m"}
+		for _, w := range want {
+			if !strings.Contains(list, w) {
+				t.Errorf("devices.list = %q, %v; want %q in it", list, err, w)
+			}
+		}
+		if strings.Contains(list, "a *:* rwm") {
+			t.Errorf("devices.list still allows everything: %q", list)
+		}
+	}
+	err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-5)}})
+	if err == nil || !strings.HasPrefix(err.Error(), "linux.resources.memory.limit: write /sys/fs/cgroup/memory/tupper-test/") {
+		t.Errorf("bad limit: %v", err)
+	}
+}
+
+func BenchmarkRealNewApply(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: creates cgroups under /tupper-test")
+	}
+	for i := 0; i < b.N; i++ {
+		m, err := New("/tupper-test/bench", "x")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Apply(0); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := m.Destroy(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	for _, dir := range []string{"memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids", "systemd", "unified"} {
+		_ = unix.Rmdir("/sys/fs/cgroup/" + dir + "/tupper-test")
 	}
 }

@@ -78,6 +78,9 @@ func setup(tmp string) error {
 	if tupperBin, err = filepath.Abs(tupperBin); err != nil {
 		return err
 	}
+	if _, err := os.Stat(tupperBin); err != nil {
+		return fmt.Errorf("TUPPER_BINARY (relative to tests/): %w", err)
+	}
 	rootfsDir = filepath.Join(tmp, "rootfs")
 	if err := fixture.BuildRootfs(rootfsDir); err != nil {
 		return fmt.Errorf("build rootfs: %w", err)
@@ -90,7 +93,7 @@ func setup(tmp string) error {
 func buildTupper(out string) error {
 	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	ldflags := "-s -w -extldflags -static -X main.version=test -X main.commit=" + strings.TrimSpace(string(commit))
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, "github.com/tupper-runtime/tupper")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "netgo osusergo", "-ldflags", ldflags, "-o", out, "github.com/tupper-runtime/tupper")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %w\n%s", err, b)

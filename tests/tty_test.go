@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -24,19 +25,24 @@ func TestConsoleSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	got := make(chan *os.File, 1)
-	go func() { got <- receiveFd(t, l) }()
+	type received struct {
+		f   *os.File
+		err error
+	}
+	got := make(chan received, 1)
+	go func() { f, err := receiveFd(l); got <- received{f, err} }()
 
 	c.mustCreate("--console-socket", sock)
-	var master *os.File
+	var r received
 	select {
-	case master = <-got:
+	case r = <-got:
 	case <-time.After(cmdTimeout):
 		t.Fatal("no pty master arrived on the console socket")
 	}
-	if master == nil {
-		t.Fatal("the console socket message carried no fd")
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
+	master := r.f
 	defer master.Close()
 	c.must("start", nil)
 
@@ -65,28 +71,24 @@ func TestConsoleSocket(t *testing.T) {
 }
 
 // receiveFd accepts one connection and returns the fd sent with SCM_RIGHTS.
-func receiveFd(t *testing.T, l *net.UnixListener) *os.File {
+func receiveFd(l *net.UnixListener) (*os.File, error) {
 	conn, err := l.AcceptUnix()
 	if err != nil {
-		t.Errorf("accept: %v", err)
-		return nil
+		return nil, err
 	}
 	defer conn.Close()
 	buf, oob := make([]byte, 4096), make([]byte, syscall.CmsgSpace(4))
 	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil {
-		t.Errorf("read console socket: %v", err)
-		return nil
+		return nil, fmt.Errorf("read console socket: %w", err)
 	}
 	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		t.Errorf("console socket control message: %d messages, %v", len(msgs), err)
-		return nil
+		return nil, fmt.Errorf("console socket: %d control messages (%v), want 1", len(msgs), err)
 	}
 	fds, err := syscall.ParseUnixRights(&msgs[0])
 	if err != nil || len(fds) != 1 {
-		t.Errorf("console socket rights: %v, %v", fds, err)
-		return nil
+		return nil, fmt.Errorf("console socket: fds %v (%v), want 1", fds, err)
 	}
-	return os.NewFile(uintptr(fds[0]), "pty-master")
+	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
 }

@@ -1,0 +1,187 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/bundle"
+	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
+	"github.com/tupper-runtime/tupper/libcontainer/state"
+)
+
+// CreateOptions are the flags of create (and run).
+type CreateOptions struct {
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+	// Stdio of the container's process; nil means tupper's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Created is a container right after create; run waits on it.
+type Created struct {
+	*Container
+	intermediate *exec.Cmd // the process started by create; nil once reaped
+}
+
+// Create makes a new container from the bundle: it validates the config,
+// starts the init in its namespaces, and returns once the init has applied
+// everything but the process and waits on the exec FIFO. On any error,
+// nothing is left behind.
+func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error) {
+	t0 := time.Now()
+	if err := bundle.ValidateID(id); err != nil {
+		return nil, err
+	}
+	bundleDir, err := filepath.Abs(co.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", co.Bundle, err)
+	}
+	spec, err := bundle.Load(bundleDir)
+	if err != nil {
+		return nil, err
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundleDir, rootfs)
+	}
+	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
+		return nil, fmt.Errorf("root.path: %w", err)
+	}
+	o.debug("load bundle", t0)
+
+	dir, err := o.store().Create(id)
+	if err != nil {
+		return nil, err
+	}
+	c := &Created{Container: &Container{opts: o, dir: dir, rec: &state.Record{
+		ID: id, Bundle: bundleDir, Rootfs: rootfs, Config: spec,
+	}}}
+	defer func() {
+		if retErr != nil {
+			c.undo()
+		}
+	}()
+	if err := unix.Mkfifo(dir.FIFOPath(), 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+
+	var cgroupsPath string
+	if spec.Linux != nil {
+		cgroupsPath = spec.Linux.CgroupsPath
+	}
+	t := time.Now()
+	mgr, err := cgroups.New(cgroupsPath, id)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	if err := mgr.Apply(0); err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	c.rec.CgroupPaths = mgr.Paths()
+	o.debug("create cgroup", t)
+
+	p, err := startInit(c, spec, mgr, co)
+	if err != nil {
+		return nil, err
+	}
+	defer p.closeParent()
+	c.rec.Pid = p.pid
+	if err := p.run(c, spec, co); err != nil {
+		return nil, err
+	}
+	st, err := readProcStat(p.pid)
+	if err != nil {
+		return nil, fmt.Errorf("read init start time: %w", err)
+	}
+	c.rec.StartTime = st.startTime
+	c.rec.Created = time.Now().UTC()
+	c.rec.Namespaces = namespacePaths(p.pid, spec)
+	if err := dir.Write(c.rec); err != nil {
+		return nil, err
+	}
+	if co.PidFile != "" {
+		// Written last, once the container really exists.
+		if err := state.WriteFileAtomic(co.PidFile, []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
+			return nil, fmt.Errorf("pid-file: %w", err)
+		}
+	}
+	o.debug("create", t0)
+	return c, nil
+}
+
+// undo removes what a failed create made: the init, the cgroup, the state.
+func (c *Created) undo() {
+	if c.rec.Pid > 0 {
+		_ = unix.Kill(c.rec.Pid, unix.SIGKILL)
+	}
+	if c.intermediate != nil {
+		_ = c.intermediate.Wait()
+	}
+	if len(c.rec.CgroupPaths) > 0 {
+		if mgr, err := cgroups.Load(c.rec.CgroupPaths); err == nil {
+			if err := mgr.Destroy(); err != nil {
+				c.opts.Log.Warn("undo partial create: remove cgroup", "id", c.rec.ID, "err", err)
+			}
+		}
+	}
+	if err := c.dir.Remove(); err != nil {
+		c.opts.Log.Warn("undo partial create: remove state", "id", c.rec.ID, "err", err)
+	}
+}
+
+// Release lets the init run on without this process (create, run -d).
+func (c *Created) Release() {
+	if c.intermediate != nil && c.intermediate.Process != nil {
+		_ = c.intermediate.Process.Release()
+	}
+	c.Close()
+}
+
+// namespacePaths records where the init's namespaces can be joined.
+func namespacePaths(pid int, spec *specs.Spec) map[string]string {
+	if spec.Linux == nil {
+		return nil
+	}
+	m := make(map[string]string, len(spec.Linux.Namespaces))
+	for _, ns := range spec.Linux.Namespaces {
+		if kind := nsKind(ns.Type); kind != "" {
+			m[string(ns.Type)] = "/proc/" + strconv.Itoa(pid) + "/ns/" + kind
+		}
+	}
+	return m
+}
+
+func (o *Options) debug(what string, since time.Time) {
+	if o.Debug {
+		o.Log.Debug(what, "took", time.Since(since).String())
+	}
+}
+
+// exitError describes how the init ended, for an init that died silently.
+func exitError(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Errorf("init process killed by signal %d (%s)", ws.Signal(), ws.Signal())
+		}
+		return fmt.Errorf("init process exited with status %d", ee.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("init process: %w", err)
+	}
+	return errors.New("init process exited with status 0 before reporting")
+}

@@ -1,0 +1,239 @@
+package container
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
+)
+
+// initState is what the init carries from one step to the next.
+type initState struct {
+	ch        *channel
+	sync      *os.File
+	cfg       *initConfig
+	spec      *specs.Spec
+	fifoFD    int
+	consoleFD int
+	steps     []step
+}
+
+// Init is the body of `tupper init`, the container's init process. It never
+// returns: it executes the container's process, or exits after reporting
+// why it could not, to create before the container is ready and to start
+// after.
+func Init() {
+	// Capabilities and the cgroup namespace belong to a thread, and the final
+	// execve must come from the thread that holds them.
+	runtime.LockOSThread()
+	in := &initState{fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD)}
+	in.sync = os.NewFile(uintptr(envFD(envSyncFD)), "sync")
+	in.ch = newChannel(in.sync)
+	os.Clearenv()
+
+	if err := in.guard(in.setup); err != nil {
+		_ = in.ch.send(&message{Type: msgError, Error: err.Error()})
+		os.Exit(1)
+	}
+	in.sync.Close()
+	fifo, err := in.waitForStart()
+	if err != nil {
+		// Nobody to tell: start has not run. Exiting makes the container
+		// stopped, which state and delete report.
+		os.Exit(1)
+	}
+	err = in.guard(in.startProcess)
+	fmt.Fprintf(fifo, "%s", err)
+	os.Exit(1)
+}
+
+func envFD(name string) int {
+	fd, err := strconv.Atoi(os.Getenv(name))
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// guard turns a panic into an error, so the user sees it from create or start.
+func (in *initState) guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("init panic: %v", r)
+		}
+	}()
+	return f()
+}
+
+func (in *initState) step(name string, f func() error) error {
+	t := time.Now()
+	if err := f(); err != nil {
+		return err
+	}
+	in.steps = append(in.steps, step{Name: name, Took: time.Since(t)})
+	return nil
+}
+
+// setup applies everything in the config except the process, in the order
+// runtime-spec's lifecycle gives, and reports ready.
+func (in *initState) setup() error {
+	m, err := in.ch.expect(msgConfig)
+	if err != nil {
+		return err
+	}
+	in.cfg, in.spec = m.Config, m.Config.Spec
+	spec := in.spec
+	if in.cfg.UserNS {
+		// Become root of the new user namespace, whatever host uid we are.
+		if err := unix.Setresgid(0, 0, 0); err != nil {
+			return fmt.Errorf("setgid 0 in user namespace: %w", err)
+		}
+		if err := unix.Setresuid(0, 0, 0); err != nil {
+			return fmt.Errorf("setuid 0 in user namespace: %w", err)
+		}
+	}
+	if hasNewNamespace(spec, specs.CgroupNamespace) {
+		// Unshared only now, after the parent placed us in our cgroup, so
+		// that cgroup is the namespace's root.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if err := in.setHostname(); err != nil {
+		return err
+	}
+	rc := &rootfs.Config{Spec: spec, Rootfs: in.cfg.Rootfs, Bundle: in.cfg.Bundle, NoPivot: in.cfg.NoPivot}
+	if hasNewNamespace(spec, specs.MountNamespace) || in.joins(specs.MountNamespace) {
+		if err := in.step("mount", func() error { return rootfs.Mount(rc) }); err != nil {
+			return err
+		}
+	}
+	if needsHookSync(spec) {
+		if err := in.ch.send(&message{Type: msgHooks}); err != nil {
+			return err
+		}
+		if _, err := in.ch.expect(msgHooksDone); err != nil {
+			return err
+		}
+		if err := runHooks(spec.Hooks.CreateContainer, "createContainer", in.hookState(StatusCreating)); err != nil {
+			return err
+		}
+	}
+	if hasNewNamespace(spec, specs.MountNamespace) || in.joins(specs.MountNamespace) {
+		if err := in.step("pivot", func() error { return rootfs.Pivot(rc) }); err != nil {
+			return err
+		}
+		if err := in.step("finalize rootfs", func() error { return rootfs.Finalize(rc) }); err != nil {
+			return err
+		}
+	}
+	if err := in.step("sysctl", in.writeSysctls); err != nil {
+		return err
+	}
+	if err := in.step("console", in.setupConsole); err != nil {
+		return err
+	}
+	if !in.cfg.NoNewKeyring {
+		// A fresh session keyring, so the container cannot read the host's
+		// keys. Kernels without keyrings, or that forbid it, are fine to skip.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + in.cfg.ID); err != nil && err != unix.ENOSYS && err != unix.EPERM && err != unix.EACCES {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	if err := in.step("process attributes", in.prepareProcess); err != nil {
+		return err
+	}
+	return in.ch.send(&message{Type: msgReady, Steps: in.steps})
+}
+
+func (in *initState) joins(t specs.LinuxNamespaceType) bool {
+	if in.spec.Linux == nil {
+		return false
+	}
+	for _, ns := range in.spec.Linux.Namespaces {
+		if ns.Type == t && ns.Path != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *initState) setHostname() error {
+	if !hasNewNamespace(in.spec, specs.UTSNamespace) && !in.joins(specs.UTSNamespace) {
+		return nil
+	}
+	if h := in.spec.Hostname; h != "" {
+		if err := unix.Sethostname([]byte(h)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", h, err)
+		}
+	}
+	if d := in.spec.Domainname; d != "" {
+		if err := unix.Setdomainname([]byte(d)); err != nil {
+			return fmt.Errorf("set domainname %q: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// writeSysctls writes linux.sysctl through the container's own /proc, which
+// after pivot_root shows its namespaces.
+func (in *initState) writeSysctls() error {
+	if in.spec.Linux == nil {
+		return nil
+	}
+	for key, value := range in.spec.Linux.Sysctl {
+		path := "/proc/sys/" + sysctlPath(key)
+		if err := os.WriteFile(path, []byte(value), 0); err != nil {
+			return fmt.Errorf("linux.sysctl %q: write %s: %w", key, path, unwrapPath(err))
+		}
+	}
+	return nil
+}
+
+// sysctlPath turns net.ipv4.ip_forward into net/ipv4/ip_forward. Keys may
+// already use slashes, in which case dots are part of names (eth0.100).
+func sysctlPath(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key
+		}
+	}
+	b := []byte(key)
+	for i := range b {
+		if b[i] == '.' {
+			b[i] = '/'
+		}
+	}
+	return string(b)
+}
+
+// waitForStart opens the exec FIFO for writing, which blocks until start
+// opens it for reading, and writes one byte to say the init is alive. The
+// FIFO lives in the state directory outside the rootfs, so it is reached
+// through the O_PATH fd create gave us.
+func (in *initState) waitForStart() (*os.File, error) {
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(in.fifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(in.fifoFD)
+	f := os.NewFile(uintptr(fd), "exec.fifo")
+	if _, err := f.Write([]byte{0}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// unwrapPath drops the *PathError wrapper when the caller names the path.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The parent (create) and the init talk over one socketpair, in JSON lines.
+//
+//	parent (tupper create)                 init (tupper init)
+//	  clone(CLONE_NEW*) ─────────────────▶  [nsenter constructor: setns by path;
+//	                                         when it forks:   ◀── msgPid{pid}]
+//	  place init in its cgroup
+//	  msgConfig{spec, options} ──────────▶
+//	                                         namespaces, hostname, rootfs.Mount
+//	                                    ◀── msgHooks        (only with createRuntime,
+//	  createRuntime hooks                                     createContainer or
+//	  msgHooksDone ──────────────────────▶                   prestart hooks)
+//	                                         createContainer hooks, rootfs.Pivot,
+//	                                         rootfs.Finalize, sysctls, console,
+//	                                         process attributes
+//	                                    ◀── msgReady{steps} or msgError{error}
+//	  write state.json, --pid-file           open(exec.fifo, O_WRONLY): blocks
+//
+//	tupper start: open(exec.fifo, O_RDONLY), read to EOF
+//	                                         write one byte; startContainer hooks;
+//	                                         execve(process.args). The fifo is
+//	                                         O_CLOEXEC, so a successful exec shows
+//	                                         start an EOF; a failure is written to
+//	                                         the fifo as text before the init exits.
+//
+// Any step of the init that fails sends msgError naming the step and its
+// cause; the parent returns it as the error of create, so the user never
+// sees a bare EOF.
+const (
+	msgPid       = "pid"
+	msgConfig    = "config"
+	msgHooks     = "hooks"
+	msgHooksDone = "hooks-done"
+	msgReady     = "ready"
+	msgError     = "error"
+)
+
+// message is every message of the protocol; Type says which fields are set.
+type message struct {
+	Type   string      `json:"type"`
+	Pid    int         `json:"pid,omitempty"`
+	Error  string      `json:"error,omitempty"`
+	Config *initConfig `json:"config,omitempty"`
+	Steps  []step      `json:"steps,omitempty"`
+}
+
+// initConfig is what the init needs beyond the spec.
+type initConfig struct {
+	ID            string      `json:"id"`
+	Spec          *specs.Spec `json:"spec"`
+	Bundle        string      `json:"bundle"`
+	Rootfs        string      `json:"rootfs"`
+	NoPivot       bool        `json:"no_pivot,omitempty"`
+	NoNewKeyring  bool        `json:"no_new_keyring,omitempty"`
+	ConsoleSocket bool        `json:"console_socket,omitempty"`
+	PreserveFDs   int         `json:"preserve_fds,omitempty"`
+	// UserNS is set when the init is in a new user namespace whose maps the
+	// parent wrote; the init then becomes root in it.
+	UserNS bool `json:"user_ns,omitempty"`
+}
+
+// step is one timed step of the init, reported for --debug.
+type step struct {
+	Name string        `json:"name"`
+	Took time.Duration `json:"took"`
+}
+
+// channel is one end of the socketpair.
+type channel struct {
+	enc *json.Encoder
+	dec *json.Decoder
+}
+
+func newChannel(rw io.ReadWriter) *channel {
+	return &channel{enc: json.NewEncoder(rw), dec: json.NewDecoder(rw)}
+}
+
+func (c *channel) send(m *message) error {
+	if err := c.enc.Encode(m); err != nil {
+		return fmt.Errorf("send %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// errInitGone is returned by expect when the init closed the socket without
+// a word; create turns it into an error carrying the init's exit status.
+var errInitGone = errors.New("init process exited before reporting")
+
+// recv reads the next message. An msgError from the other side becomes the
+// returned error, with the text the init gave.
+func (c *channel) recv() (*message, error) {
+	var m message
+	if err := c.dec.Decode(&m); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errInitGone
+		}
+		return nil, fmt.Errorf("read from init: %w", err)
+	}
+	if m.Type == msgError {
+		return nil, errors.New(m.Error)
+	}
+	return &m, nil
+}
+
+// expect reads the next message and checks its type.
+func (c *channel) expect(want string) (*message, error) {
+	m, err := c.recv()
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != want {
+		return nil, fmt.Errorf("unexpected message from init: got %q, want %q", m.Type, want)
+	}
+	return m, nil
+}

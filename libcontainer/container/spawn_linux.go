@@ -1,0 +1,288 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
+	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+)
+
+// Environment variables that hand the init its file descriptors.
+const (
+	envSyncFD    = "_TUPPER_SYNC_FD"
+	envFIFOFD    = "_TUPPER_FIFO_FD"
+	envConsoleFD = "_TUPPER_CONSOLE_FD"
+)
+
+// initProcess is the parent's handle on the init while create runs.
+type initProcess struct {
+	cmd    *exec.Cmd
+	pid    int
+	parent *os.File
+	ch     *channel
+	mgr    cgroups.Manager
+	forked bool // the nsenter constructor forked: cmd is only the intermediate
+	cfg    *initConfig
+}
+
+// nsKind maps a runtime-spec namespace type to its /proc/PID/ns name.
+func nsKind(t specs.LinuxNamespaceType) string {
+	switch t {
+	case specs.PIDNamespace:
+		return "pid"
+	case specs.NetworkNamespace:
+		return "net"
+	case specs.MountNamespace:
+		return "mnt"
+	case specs.IPCNamespace:
+		return "ipc"
+	case specs.UTSNamespace:
+		return "uts"
+	case specs.UserNamespace:
+		return "user"
+	case specs.CgroupNamespace:
+		return "cgroup"
+	case specs.TimeNamespace:
+		return "time"
+	}
+	return ""
+}
+
+var cloneFlag = map[string]uintptr{
+	"pid": unix.CLONE_NEWPID, "net": unix.CLONE_NEWNET, "mnt": unix.CLONE_NEWNS,
+	"ipc": unix.CLONE_NEWIPC, "uts": unix.CLONE_NEWUTS, "user": unix.CLONE_NEWUSER,
+	"cgroup": unix.CLONE_NEWCGROUP, "time": unix.CLONE_NEWTIME,
+}
+
+// namespacePlan splits linux.namespaces into what the clone creates and
+// what the nsenter constructor does. The clone is the fast path; the
+// constructor is needed to join by path, and for pid and time namespaces
+// whenever it must fork (they apply to children only). A new cgroup
+// namespace is left to the init, which unshares it after it has been placed
+// in its cgroup, so that cgroup becomes the namespace's root.
+func namespacePlan(spec *specs.Spec, syncFD int) (clone uintptr, req *nsenter.Request) {
+	req = &nsenter.Request{SyncFD: syncFD}
+	if spec.Linux == nil {
+		return 0, nil
+	}
+	var newPidTime uintptr
+	for _, ns := range spec.Linux.Namespaces {
+		kind := nsKind(ns.Type)
+		switch {
+		case ns.Path != "" && kind == "user":
+			req.Joins = append([]nsenter.Join{{Kind: kind, Path: ns.Path}}, req.Joins...)
+		case ns.Path != "":
+			req.Joins = append(req.Joins, nsenter.Join{Kind: kind, Path: ns.Path})
+			if kind == "pid" || kind == "time" {
+				req.Fork = true
+			}
+		case kind == "cgroup":
+		case kind == "pid" || kind == "time":
+			newPidTime |= cloneFlag[kind]
+			if kind == "time" {
+				// clone() cannot take CLONE_NEWTIME (its bit is the exit
+				// signal's), and offsets must be written before anyone enters.
+				req.Fork = true
+			}
+		default:
+			clone |= cloneFlag[kind]
+		}
+	}
+	if !req.Fork {
+		return clone | newPidTime, nil
+	}
+	req.Unshare = newPidTime
+	for clock, o := range spec.Linux.TimeOffsets {
+		req.Offsets = append(req.Offsets, nsenter.Offset{Clock: clock, Secs: o.Secs, Nanos: o.Nanosecs})
+	}
+	return clone, req
+}
+
+func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// startInit starts `tupper init` in its namespaces. Its fds: 0-2 the
+// container's stdio, 3..3+N-1 the preserved fds, then the sync socket,
+// the exec FIFO (O_PATH) and, with --console-socket, the console socket.
+func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOptions) (_ *initProcess, retErr error) {
+	t := time.Now()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("init socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "init-parent")
+	child := os.NewFile(uintptr(fds[1]), "init-child")
+	defer child.Close()
+	defer func() {
+		if retErr != nil {
+			parent.Close()
+		}
+	}()
+	fifoFD, err := unix.Open(c.dir.FIFOPath(), unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	fifo := os.NewFile(uintptr(fifoFD), "exec.fifo")
+	defer fifo.Close()
+
+	extra := make([]*os.File, 0, co.PreserveFDs+3)
+	for i := 0; i < co.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd"))
+	}
+	env := make([]string, 0, 4)
+	add := func(name string, f *os.File) {
+		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, f)
+	}
+	syncFD := 3 + len(extra)
+	add(envSyncFD, child)
+	add(envFIFOFD, fifo)
+	if co.ConsoleSocket != "" {
+		conn, err := net.Dial("unix", co.ConsoleSocket)
+		if err != nil {
+			return nil, fmt.Errorf("connect to console socket: %w", err)
+		}
+		f, err := conn.(*net.UnixConn).File()
+		conn.Close()
+		if err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		defer f.Close()
+		add(envConsoleFD, f)
+	}
+
+	cloneFlags, req := namespacePlan(spec, syncFD)
+	if req != nil {
+		env = append(env, nsenter.EnvName+"="+req.Encode())
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: cloneFlags}
+	userNS := hasNewNamespace(spec, specs.UserNamespace)
+	if userNS {
+		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
+		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
+		attr.GidMappingsEnableSetgroups = true
+	}
+	if fd := mgr.CgroupFD(); fd >= 0 && req == nil {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = fd
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"tupper", "init"},
+		Env:         env,
+		Stdin:       orDefault(co.Stdin, os.Stdin),
+		Stdout:      orDefault(co.Stdout, os.Stdout),
+		Stderr:      orDefault(co.Stderr, os.Stderr),
+		ExtraFiles:  extra,
+		SysProcAttr: attr,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start init process: %w", err)
+	}
+	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req != nil && req.Fork}
+	p.cfg = &initConfig{
+		ID: c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
+		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
+		ConsoleSocket: co.ConsoleSocket != "", UserNS: userNS,
+	}
+	c.opts.debug("start init", t)
+	return p, nil
+}
+
+// run drives the init through the protocol until it is ready.
+func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error {
+	// Until the real init is known, undo must reap what we started.
+	c.intermediate = p.cmd
+	if p.forked {
+		m, err := p.ch.expect(msgPid)
+		if err != nil {
+			return p.fail(err)
+		}
+		_ = p.cmd.Wait() // the intermediate exits right after reporting
+		c.intermediate = nil
+		p.pid = m.Pid
+		c.rec.Pid = m.Pid
+	}
+	t := time.Now()
+	if err := p.mgr.Apply(p.pid); err != nil {
+		return fmt.Errorf("apply cgroup: %w", err)
+	}
+	if spec.Linux != nil {
+		if err := p.mgr.Set(spec.Linux.Resources); err != nil {
+			return fmt.Errorf("apply cgroup: %w", err)
+		}
+	}
+	c.opts.debug("place in cgroup", t)
+	if err := p.ch.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
+		return p.fail(err)
+	}
+	for {
+		m, err := p.ch.recv()
+		if err != nil {
+			return p.fail(err)
+		}
+		switch m.Type {
+		case msgHooks:
+			if err := runCreateRuntimeHooks(c, spec); err != nil {
+				return err
+			}
+			if err := p.ch.send(&message{Type: msgHooksDone}); err != nil {
+				return p.fail(err)
+			}
+		case msgReady:
+			for _, s := range m.Steps {
+				c.opts.Log.Debug("init: "+s.Name, "took", s.Took.String())
+			}
+			return nil
+		default:
+			return fmt.Errorf("unexpected message from init: got %q, want %q", m.Type, msgReady)
+		}
+	}
+}
+
+// fail turns a broken channel into the init's exit status.
+func (p *initProcess) fail(err error) error {
+	if !errors.Is(err, errInitGone) {
+		return err
+	}
+	if p.forked {
+		return err
+	}
+	return exitError(p.cmd)
+}
+
+func (p *initProcess) closeParent() { p.parent.Close() }
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+func orDefault(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}

@@ -1,0 +1,127 @@
+// Command tupper is an OCI runtime-spec container runtime with runc's
+// command line. Each command lives in its own file; this one wires the
+// global flags, the logger and the exit codes.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tupper-runtime/tupper/libcontainer/container"
+	"github.com/tupper-runtime/tupper/libcontainer/logs"
+	_ "github.com/tupper-runtime/tupper/libcontainer/nsenter" // joins namespaces before Go starts
+)
+
+// Set by the Makefile with -ldflags -X.
+var (
+	version = "0.1.0-dev"
+	commit  = "unknown"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		container.Init() // never returns
+	}
+	os.Exit(run(os.Args))
+}
+
+// globals are the global flags, resolved once in Before.
+type globals struct {
+	log    *slog.Logger
+	closer io.Closer
+	toFile bool // --log names a file: errors go there as well as to stderr
+	opts   *container.Options
+}
+
+// exitCode is an error that only carries an exit code (run's container
+// exit status): nothing is printed for it.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func run(args []string) int {
+	g := &globals{log: logs.Discard()}
+	err := newApp(g).Run(args)
+	if g.closer != nil {
+		defer g.closer.Close()
+	}
+	var ec exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ec):
+		return int(ec)
+	}
+	fmt.Fprintln(os.Stderr, err)
+	if g.toFile {
+		g.log.Error(err.Error())
+	}
+	return 1
+}
+
+func newApp(g *globals) *cli.App {
+	cli.VersionPrinter = func(*cli.Context) {
+		fmt.Printf("tupper version %s\ncommit: %s\nspec: %s\ngo: %s\n", version, commit, specs.Version, runtime.Version())
+	}
+	return &cli.App{
+		Name:    "tupper",
+		Usage:   "an OCI runtime-spec container runtime",
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: "/run/tupper", Usage: "directory for container state"},
+			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "log each step with its duration"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for compatibility; tupper drives cgroupfs"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "true, false or auto"},
+		},
+		Before: func(ctx *cli.Context) error {
+			switch r := ctx.String("rootless"); r {
+			case "true", "false", "auto":
+			default:
+				return fmt.Errorf("--rootless %q: want true, false or auto", r)
+			}
+			l, c, err := logs.New(logs.Options{
+				Path: ctx.String("log"), Format: ctx.String("log-format"), Debug: ctx.Bool("debug"),
+			})
+			if err != nil {
+				return err
+			}
+			g.log, g.closer, g.toFile = l, c, ctx.String("log") != ""
+			g.opts = &container.Options{
+				Root:          ctx.String("root"),
+				Log:           l,
+				SystemdCgroup: ctx.Bool("systemd-cgroup"),
+				Debug:         ctx.Bool("debug"),
+			}
+			return nil
+		},
+		Commands: []*cli.Command{
+			createCommand(g), startCommand(g), runCommand(g), stateCommand(g), killCommand(g),
+			deleteCommand(g), listCommand(g), specCommand(), featuresCommand(),
+		},
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {}, // run() reports errors
+	}
+}
+
+// checkArgs enforces a command's argument count, with runc's wording.
+func checkArgs(ctx *cli.Context, min, max int) error {
+	n := ctx.NArg()
+	switch {
+	case min == max && n != min:
+		return fmt.Errorf("%s: requires exactly %d argument(s)", ctx.Command.Name, min)
+	case n < min:
+		return fmt.Errorf("%s: requires a minimum of %d argument(s)", ctx.Command.Name, min)
+	case max >= 0 && n > max:
+		return fmt.Errorf("%s: requires a maximum of %d argument(s)", ctx.Command.Name, max)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -15,7 +16,7 @@ func quantile(ds []time.Duration, q float64) float64 {
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	i := int(q*float64(len(s))+0.5) - 1
+	i := int(math.Ceil(q*float64(len(s)))) - 1
 	i = max(0, min(i, len(s)-1))
 	return float64(s[i]) / float64(time.Millisecond)
 }

@@ -23,7 +23,9 @@ func (c *Container) Destroy(force bool) error {
 	}
 	if mgr := c.cgroup(); mgr != nil {
 		// A process outside the init's pid namespace may still be there.
-		_ = mgr.Kill(unix.SIGKILL)
+		if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
+			_ = mgr.Kill(unix.SIGKILL)
+		}
 		if err := mgr.Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}

@@ -72,6 +72,9 @@ func (in *initState) startProcess() error {
 	if err != nil {
 		return err
 	}
+	if err := applyProcessAttrs(p); err != nil {
+		return err
+	}
 	if err := setIdentity(p); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package cgroups
 
 import (
+	"fmt"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -63,9 +65,23 @@ func ruleString(d specs.LinuxDeviceCgroup) string {
 	return typ + " " + major + ":" + minor + " " + access
 }
 
+// checkDevices names the first rule of linux.resources.devices that the
+// kernel would not take.
+func checkDevices(r *specs.LinuxResources) error {
+	for i, rule := range r.Devices {
+		if _, _, err := ruleBlock(rule); err != nil {
+			return fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
 func (m *v1Manager) setDevices(r *specs.LinuxResources) error {
 	dir, err := m.ctrlDir("devices", "devices")
 	if err != nil {
+		return err
+	}
+	if err := checkDevices(r); err != nil {
 		return err
 	}
 	for i, rule := range deviceRules(r) {

@@ -188,6 +188,10 @@ func (f *fakeHost) manager(t *testing.T, cgroupsPath, id string) Manager {
 		m.files = fl
 	case *v2Manager:
 		m.files = fl
+		m.attachDevices = func(dir string, prog []insn) error {
+			f.writes = append(f.writes, fmt.Sprintf("%s/devices.bpf=%d insns", f.rel(dir), len(prog)))
+			return nil
+		}
 	}
 	return m
 }

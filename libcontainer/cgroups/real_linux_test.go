@@ -239,3 +239,80 @@ func BenchmarkRealNewApply(b *testing.B) {
 		_ = unix.Rmdir("/sys/fs/cgroup/" + dir + "/tupper-test")
 	}
 }
+
+// TestRealDevicesBPF runs the device program on this kernel: a shell
+// started straight into the cgroup (CLONE_INTO_CGROUP through CgroupFD)
+// opens device nodes the test made. Only the cgroup2 hierarchy is used, so
+// on a hybrid host the v1 devices controller does not interfere.
+func TestRealDevicesBPF(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates cgroups under /tupper-test")
+	}
+	root := ""
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		if typ, err := statfsType(dir); err == nil && typ == unix.CGROUP2_SUPER_MAGIC {
+			root = dir
+		}
+	}
+	if root == "" {
+		t.Skip("no cgroup2 hierarchy")
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	parent := filepath.Join(root, "tupper-test")
+	_, statErr := os.Stat(parent)
+	// No mountpoint: enable no controller in the host's hierarchy.
+	m := &v2Manager{dir: filepath.Join(parent, "bpf-"+hex.EncodeToString(b)), fd: -1}
+	t.Cleanup(func() {
+		if err := m.Destroy(); err != nil {
+			t.Error(err)
+		}
+		if errors.Is(statErr, fs.ErrNotExist) {
+			_ = unix.Rmdir(parent)
+		}
+	})
+	if err := m.Apply(0); err != nil {
+		t.Fatal(err)
+	}
+
+	nodes := t.TempDir()
+	null, unassigned := filepath.Join(nodes, "null"), filepath.Join(nodes, "c240")
+	must(t, unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
+	must(t, unix.Mknod(unassigned, unix.S_IFCHR|0o666, int(unix.Mkdev(240, 0))))
+
+	open := func() string {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", `for n; do head -c0 "$n" 2>&1 && echo "$n: ok"; done; true`, "sh", null, unassigned)
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: m.CgroupFD()}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return strings.ReplaceAll(string(out), nodes+"/", "")
+	}
+
+	if err := m.Set(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out := open()
+	if !strings.Contains(out, "null: ok") || !strings.Contains(out, "'c240' for reading: Operation not permitted") {
+		t.Errorf("deny all but the defaults:\n%s", out)
+	}
+
+	if err := m.Set(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(240), Minor: i64(0), Access: "r"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	out = open()
+	if !strings.Contains(out, "null: ok") || strings.Contains(out, "'c240' for reading: Operation not permitted") {
+		t.Errorf("after allowing c 240:0 r:\n%s", out)
+	}
+	cg, err := unix.Open(m.dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	must(t, err)
+	defer unix.Close(cg)
+	if ids, err := attachedPrograms(cg); err != nil || len(ids) != 1 {
+		t.Errorf("attached programs %v, %v; want the last one only", ids, err)
+	}
+}

@@ -19,6 +19,9 @@ type v2Manager struct {
 	mountpoint string // "" after Load: Apply then enables no controllers
 	fd         int    // CgroupFD, -1 until opened
 	files
+	// attachDevices puts the device program on the cgroup; tests replace
+	// attachDeviceProgram, which needs root and a kernel with cgroup BPF.
+	attachDevices func(dir string, prog []insn) error
 }
 
 func (m *v2Manager) Apply(pid int) error {

@@ -42,10 +42,10 @@ test: deps unit integration
 unit:
 	$(GO) test -count=1 . ./libcontainer/...
 
-# Runs real containers: needs root.
-integration:
+# Runs real containers: needs root. The tests use the binary `make build` made.
+integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "integration tests need root" >&2; exit 1; }
-	$(GO) test -count=1 -timeout 30m ./tests/...
+	TUPPER_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./tests/...
 
 bench: build
 	@[ "$$(id -u)" = 0 ] || { echo "bench needs root" >&2; exit 1; }

@@ -74,8 +74,8 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 			c.undo()
 		}
 	}()
-	if err := unix.Mkfifo(dir.FIFOPath(), 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
+	if err := makeFIFO(dir.FIFOPath(), spec); err != nil {
+		return nil, err
 	}
 
 	var cgroupsPath string
@@ -120,6 +120,31 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	}
 	o.debug("create", t0)
 	return c, nil
+}
+
+// makeFIFO creates the exec FIFO owned by the container's root, who opens
+// it for writing from inside a user namespace.
+func makeFIFO(path string, spec *specs.Spec) error {
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return fmt.Errorf("create exec fifo: %w", err)
+	}
+	if hasNewNamespace(spec, specs.UserNamespace) {
+		uid, gid := hostID(spec.Linux.UIDMappings), hostID(spec.Linux.GIDMappings)
+		if err := unix.Chown(path, uid, gid); err != nil {
+			return fmt.Errorf("chown exec fifo: %w", err)
+		}
+	}
+	return nil
+}
+
+// hostID is the host id that container id 0 maps to (0 when unmapped).
+func hostID(m []specs.LinuxIDMapping) int {
+	for _, e := range m {
+		if e.ContainerID == 0 && e.Size > 0 {
+			return int(e.HostID)
+		}
+	}
+	return 0
 }
 
 // undo removes what a failed create made: the init, the cgroup, the state.

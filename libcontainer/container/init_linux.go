@@ -149,6 +149,10 @@ func (in *initState) setup() error {
 	if err := in.step("process attributes", in.prepareProcess); err != nil {
 		return err
 	}
+	// Check now what waitForStart will need, while create can still report it.
+	if err := unix.Access("/proc/self/fd/"+strconv.Itoa(in.fifoFD), unix.W_OK); err != nil {
+		return fmt.Errorf("exec fifo: %w (is /proc mounted in the container?)", err)
+	}
 	return in.ch.send(&message{Type: msgReady, Steps: in.steps})
 }
 

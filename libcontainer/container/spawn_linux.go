@@ -99,7 +99,10 @@ func namespacePlan(spec *specs.Spec, syncFD int) (clone uintptr, req *nsenter.Re
 		}
 	}
 	if !req.Fork {
-		return clone | newPidTime, nil
+		if len(req.Joins) == 0 {
+			req = nil
+		}
+		return clone | newPidTime, req
 	}
 	req.Unshare = newPidTime
 	for clock, o := range spec.Linux.TimeOffsets {
@@ -180,6 +183,12 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
+		// Become root of the new namespace before tupper is executed again:
+		// an execve as an unmapped or non-root uid would drop every
+		// capability the init needs to set the container up.
+		if mapsZero(spec.Linux.UIDMappings) && mapsZero(spec.Linux.GIDMappings) {
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		}
 	}
 	if fd := mgr.CgroupFD(); fd >= 0 && req == nil {
 		attr.UseCgroupFD = true
@@ -278,6 +287,15 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
 	}
 	return out
+}
+
+func mapsZero(m []specs.LinuxIDMapping) bool {
+	for _, e := range m {
+		if e.ContainerID == 0 && e.Size > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func orDefault(f, def *os.File) *os.File {

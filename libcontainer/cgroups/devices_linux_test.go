@@ -48,6 +48,7 @@ func run(t *testing.T, prog []insn, typ, access, major, minor uint32) bool {
 }
 
 func TestDeviceProgram(t *testing.T) {
+	t.Parallel()
 	rules := deviceRules(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
 		{Allow: false, Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rw"},
@@ -85,6 +86,7 @@ func TestDeviceProgram(t *testing.T) {
 }
 
 func TestDeviceProgramAllowAll(t *testing.T) {
+	t.Parallel()
 	// A privileged container: "allow a" after the default deny. Nothing
 	// may follow the catch-all rule (the verifier refuses dead code).
 	rules := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Access: "rwm"}}
@@ -105,6 +107,7 @@ func TestDeviceProgramAllowAll(t *testing.T) {
 }
 
 func TestDeviceRuleErrors(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV2)
 	m := f.manager(t, "/c", "id")
 	must(t, m.Apply(0))

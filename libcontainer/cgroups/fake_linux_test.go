@@ -56,7 +56,7 @@ type fakeHost struct {
 
 func newFakeHost(t *testing.T, kind hostKind) *fakeHost {
 	t.Helper()
-	tmp := t.TempDir()
+	tmp := fastTempDir(t)
 	f := &fakeHost{root: filepath.Join(tmp, "cgroup"), proc: filepath.Join(tmp, "proc"), kind: kind}
 	must(t, os.MkdirAll(filepath.Join(f.proc, "self"), 0o755))
 	var mountinfo, selfCgroup strings.Builder
@@ -91,6 +91,17 @@ func newFakeHost(t *testing.T, kind hostKind) *fakeHost {
 	}
 	must(t, os.WriteFile(filepath.Join(f.proc, "self/cgroup"), []byte(selfCgroup.String()), 0o644))
 	return f
+}
+
+// fastTempDir is a temporary directory on tmpfs when there is one: a fake
+// host is a few hundred small files, which a disk makes a test of seconds.
+func fastTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("/dev/shm", "tupper-cgroups-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 func must(t *testing.T, err error) {

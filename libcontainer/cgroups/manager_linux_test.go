@@ -11,8 +11,10 @@ import (
 )
 
 func TestProbe(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []hostKind{kindV1, kindHybrid, kindV2} {
 		t.Run(kind.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFakeHost(t, kind)
 			h, err := f.prober().probe()
 			if err != nil {
@@ -44,6 +46,7 @@ func TestProbe(t *testing.T) {
 }
 
 func TestParseMountinfo(t *testing.T) {
+	t.Parallel()
 	data := []byte(`1 0 0:1 / / rw - ext4 /dev/sda rw
 40 31 0:37 /docker/abc /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
 41 31 0:38 / /sys/fs/cgroup/with\040space rw - cgroup cgroup rw,clone_children,pids
@@ -61,6 +64,7 @@ func TestParseMountinfo(t *testing.T) {
 }
 
 func TestPlacement(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, path, id string
 		want           string // the cgroup below each hierarchy's mountpoint
@@ -73,6 +77,7 @@ func TestPlacement(t *testing.T) {
 	} {
 		for _, kind := range []hostKind{kindV1, kindHybrid, kindV2} {
 			t.Run(tc.name+"/"+kind.String(), func(t *testing.T) {
+				t.Parallel()
 				f := newFakeHost(t, kind)
 				m := f.manager(t, tc.path, tc.id)
 				paths := m.Paths()
@@ -108,6 +113,7 @@ func TestPlacement(t *testing.T) {
 }
 
 func TestPlacementErrors(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV1)
 	for _, tc := range []struct{ path, id, want string }{
 		{"/", "x", "is the root cgroup"},
@@ -121,6 +127,7 @@ func TestPlacementErrors(t *testing.T) {
 }
 
 func TestHierarchyDirMountRoot(t *testing.T) {
+	t.Parallel()
 	// Inside a container that bind-mounts its own part of the hierarchy,
 	// /proc/self/cgroup still names the cgroup from the real root.
 	hi := hierarchy{mountpoint: "/sys/fs/cgroup/memory", root: "/docker/abc"}
@@ -131,6 +138,7 @@ func TestHierarchyDirMountRoot(t *testing.T) {
 }
 
 func TestApplyV1(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindHybrid)
 	m := f.manager(t, "/a/b/c", "id")
 	if err := m.Apply(0); err != nil {
@@ -164,6 +172,7 @@ func TestApplyV1(t *testing.T) {
 }
 
 func TestApplyV2(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV2)
 	m := f.manager(t, "/a/b", "id")
 	if err := m.Apply(0); err != nil {
@@ -192,8 +201,10 @@ func TestApplyV2(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []hostKind{kindV1, kindHybrid, kindV2} {
 		t.Run(kind.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFakeHost(t, kind)
 			m := f.manager(t, "/x", "id")
 			l, err := Load(m.Paths())
@@ -213,6 +224,7 @@ func TestLoad(t *testing.T) {
 }
 
 func TestPidsAndDestroyMissing(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV1)
 	m := f.manager(t, "/x", "id")
 	must(t, m.Apply(0))
@@ -235,6 +247,7 @@ func TestPidsAndDestroyMissing(t *testing.T) {
 }
 
 func TestFreezeV1Fake(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV1)
 	m := f.manager(t, "/x", "id")
 	must(t, m.Apply(0))

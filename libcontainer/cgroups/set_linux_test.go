@@ -31,6 +31,7 @@ func runSetCases(t *testing.T, kind hostKind, cases []setCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFakeHost(t, kind)
 			m := f.manager(t, "/c", "id")
 			must(t, m.Apply(0))
@@ -58,6 +59,7 @@ func runSetCases(t *testing.T, kind hostKind, cases []setCase) {
 }
 
 func TestSetV1(t *testing.T) {
+	t.Parallel()
 	runSetCases(t, kindV1, []setCase{
 		{name: "memory", r: specs.LinuxResources{Memory: &specs.LinuxMemory{
 			Limit: i64(1 << 20), Reservation: i64(1 << 19), Swap: i64(2 << 20), Kernel: i64(1), KernelTCP: i64(1),
@@ -125,6 +127,7 @@ func defaultV1Writes() []string {
 }
 
 func TestSetV2(t *testing.T) {
+	t.Parallel()
 	runSetCases(t, kindV2, []setCase{
 		{name: "memory", r: specs.LinuxResources{Memory: &specs.LinuxMemory{
 			Limit: i64(1 << 20), Reservation: i64(1 << 19), Swap: i64(3 << 20),
@@ -160,6 +163,7 @@ func TestSetV2(t *testing.T) {
 }
 
 func TestSetV2BFQ(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV2)
 	m := f.manager(t, "/c", "id")
 	must(t, m.Apply(0))
@@ -176,6 +180,7 @@ func TestSetV2BFQ(t *testing.T) {
 }
 
 func TestSetNil(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []hostKind{kindV1, kindV2} {
 		f := newFakeHost(t, kind)
 		m := f.manager(t, "/c", "id")
@@ -188,6 +193,7 @@ func TestSetNil(t *testing.T) {
 }
 
 func TestSetErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		kind    hostKind
@@ -229,6 +235,7 @@ func TestSetErrors(t *testing.T) {
 			"linux.resources.memory.swap: 100 is below memory.limit 200, it is memory+swap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			if os.Geteuid() == 0 && strings.Contains(tc.want, "permission denied") {
 				t.Skip("root ignores file modes")
 			}
@@ -248,6 +255,7 @@ func TestSetErrors(t *testing.T) {
 }
 
 func TestSetV1MissingController(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV1)
 	m := f.manager(t, "/c", "id").(*v1Manager)
 	must(t, m.Apply(0))
@@ -259,6 +267,7 @@ func TestSetV1MissingController(t *testing.T) {
 }
 
 func TestConversions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ shares, weight uint64 }{{2, 1}, {1024, 39}, {262144, 10000}, {0, 1}, {1 << 30, 10000}} {
 		if got := cpuWeight(tc.shares); got != tc.weight {
 			t.Errorf("cpuWeight(%d) = %d, want %d", tc.shares, got, tc.weight)
@@ -275,6 +284,7 @@ func TestConversions(t *testing.T) {
 }
 
 func TestInOrder(t *testing.T) {
+	t.Parallel()
 	// a is refused until b ran: the pair is retried b first.
 	var log []string
 	bDone := false

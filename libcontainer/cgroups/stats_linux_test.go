@@ -8,6 +8,7 @@ import (
 )
 
 func TestStatsV1(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV1)
 	m := f.manager(t, "/c", "id")
 	must(t, m.Apply(0))
@@ -51,6 +52,7 @@ func TestStatsV1(t *testing.T) {
 }
 
 func TestStatsV2(t *testing.T) {
+	t.Parallel()
 	f := newFakeHost(t, kindV2)
 	m := f.manager(t, "/c", "id")
 	must(t, m.Apply(0))

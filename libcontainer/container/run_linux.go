@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,7 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 	if err != nil {
 		return 1, err
 	}
+	t := time.Now()
 	if err := c.Start(); err != nil {
 		c.Close()
 		c.destroyAfter(o, id)
@@ -39,10 +41,15 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		c.Release()
 		return 0, nil
 	}
+	o.debug("start", t)
 	c.Close() // unlock: state and kill must work while we wait
+	t = time.Now()
 	code := supervise(pid, sigs)
+	o.debug("wait", t)
 	if !keep {
+		t = time.Now()
 		c.destroyAfter(o, id)
+		o.debug("delete", t)
 	}
 	return code, nil
 }

@@ -2,7 +2,7 @@
 // under the root (default /run/tupper), holding state.json and the exec FIFO.
 //
 // Every change to a container's record happens under an exclusive flock on
-// its directory and is written atomically (temp file, fsync, rename), so a
+// its directory and is written atomically (temp file, rename), so a
 // crash of the runtime at any point leaves either the old or the new record.
 // The package stores facts (pid, start time, cgroup paths); the container's
 // status is derived from them by the container package, never stored.

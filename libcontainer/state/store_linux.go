@@ -129,9 +129,12 @@ func (d *Dir) Close() {
 	}
 }
 
-// WriteFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path, so readers see the old content or the new, never a
-// part. It is also used for --pid-file.
+// WriteFileAtomic writes data to a temporary file beside path and renames it
+// over path, so readers, and a runtime that crashed half-way, see the old
+// content or the new, never a part. It is also used for --pid-file. There
+// is no fsync: the state lives on tmpfs (/run) and must survive a crash of
+// tupper, not of the machine; on a disk an fsync costs a container start
+// tens of milliseconds.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
 	if err != nil {
@@ -140,9 +143,6 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	_, werr := tmp.Write(data)
 	if werr == nil {
 		werr = tmp.Chmod(perm)
-	}
-	if werr == nil {
-		werr = tmp.Sync()
 	}
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr

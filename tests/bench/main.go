@@ -59,7 +59,13 @@ func run(tupper, runc, crun string, n int) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	defer removeCgroups(cgroupParent)
+	// Only the empty parents: each run's own cgroups are removed as it ends,
+	// and a concurrent benchmark's are not ours to kill.
+	defer func() {
+		for _, d := range fixture.CgroupDirs(cgroupParent) {
+			os.Remove(d)
+		}
+	}()
 	rootfs := filepath.Join(tmp, "rootfs")
 	if err := fixture.BuildRootfs(rootfs); err != nil {
 		return fmt.Errorf("build rootfs: %w", err)

@@ -9,6 +9,7 @@ package cgroups
 
 import (
 	"errors"
+	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -36,14 +37,42 @@ type Manager interface {
 	// cgroup in its hierarchy: "memory", "cpu", ..., "name=systemd" on v1,
 	// "" on v2, plus "unified" on a hybrid host. Load takes it back.
 	Paths() map[string]string
-	// CgroupFD is an O_PATH directory fd of the cgroup, for clone3's
-	// CLONE_INTO_CGROUP (SysProcAttr.UseCgroupFD), or -1 when the host is not
-	// pure v2. The Manager closes it in Apply with a pid, and in Destroy.
-	CgroupFD() int
+	// Placement opens what a new process needs to enter the cgroup as it
+	// starts, so that Apply(pid) is not needed for it. Apply must have
+	// created the cgroup. The caller closes it once the process started.
+	Placement() (*Placement, error)
 	// Kill sends sig to every process in the cgroup.
 	Kill(sig unix.Signal) error
 	// Stats reads the cgroup's usage counters.
 	Stats() (*Stats, error)
+}
+
+// Placement is how a new process enters the cgroup while it starts.
+//
+// Moving a process with a pid written to cgroup.procs takes the kernel's
+// global cgroup_threadgroup_rwsem for writing, and the first writer pays an
+// RCU grace period: about 10-15 ms here, per container. Two ways in skip it:
+// clone3's CLONE_INTO_CGROUP, for a cgroup2 hierarchy, and a thread moving
+// itself by writing "0" to a v1 "tasks" file, which the kernel does without
+// that lock. A process that is still single-threaded (tupper's init, in the
+// nsenter constructor before the Go runtime starts) moves whole that way.
+// The tasks files are opened by the runtime, so a process in a user
+// namespace can use them too: v1 checks the opener's credentials.
+type Placement struct {
+	CloneFD int        // O_PATH fd of the cgroup2 directory, or -1
+	Tasks   []*os.File // v1 "tasks" files, opened for writing
+}
+
+// Close closes the placement's files.
+func (p *Placement) Close() {
+	if p.CloneFD >= 0 {
+		_ = unix.Close(p.CloneFD)
+		p.CloneFD = -1
+	}
+	for _, f := range p.Tasks {
+		f.Close()
+	}
+	p.Tasks = nil
 }
 
 // ErrNoFreezer is returned by Freeze and Frozen when the host has no freezer.

@@ -51,7 +51,7 @@ func (h *host) manager(cgroupsPath, id string) (Manager, error) {
 		}
 	}
 	if h.pureV2() {
-		return &v2Manager{dir: unified, mountpoint: h.unified.mountpoint, fd: -1}, nil
+		return &v2Manager{dir: unified, mountpoint: h.unified.mountpoint}, nil
 	}
 	m := &v1Manager{paths: map[string]string{}, unified: unified}
 	for ctrl, hi := range h.v1 {
@@ -97,7 +97,7 @@ func Load(paths map[string]string) (Manager, error) {
 		}
 	}
 	if dir, ok := paths[""]; ok {
-		return &v2Manager{dir: dir, fd: -1}, nil
+		return &v2Manager{dir: dir}, nil
 	}
 	m := &v1Manager{paths: map[string]string{}}
 	for ctrl, p := range paths {

@@ -166,8 +166,20 @@ func TestApplyV1(t *testing.T) {
 			t.Errorf("wrote %s", w)
 		}
 	}
-	if fd := m.CgroupFD(); fd != -1 {
-		t.Errorf("CgroupFD() = %d on a v1 host", fd)
+	p, err := m.Placement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// One tasks file per distinct v1 directory; the unified one (hybrid)
+	// is entered with CLONE_INTO_CGROUP instead.
+	if len(p.Tasks) == 0 || p.CloneFD < 0 {
+		t.Errorf("placement on a hybrid host: %d tasks files, clone fd %d", len(p.Tasks), p.CloneFD)
+	}
+	for _, f := range p.Tasks {
+		if filepath.Base(f.Name()) != "tasks" {
+			t.Errorf("placement file %s, want a tasks file", f.Name())
+		}
 	}
 }
 
@@ -185,18 +197,19 @@ func TestApplyV2(t *testing.T) {
 	if got := readT(t, filepath.Join(leaf, "cgroup.subtree_control")); got != "" {
 		t.Errorf("leaf subtree_control = %q, want untouched", got)
 	}
-	fd := m.CgroupFD()
-	if fd < 0 {
-		t.Fatal("no CgroupFD")
+	p, err := m.Placement()
+	if err != nil {
+		t.Fatal(err)
 	}
+	if p.CloneFD < 0 || len(p.Tasks) != 0 {
+		t.Errorf("v2 placement: clone fd %d, %d tasks files; want a clone fd only", p.CloneFD, len(p.Tasks))
+	}
+	p.Close()
 	if err := m.Apply(99); err != nil {
 		t.Fatal(err)
 	}
 	if got := readT(t, filepath.Join(leaf, "cgroup.procs")); got != "99" {
 		t.Errorf("cgroup.procs = %q", got)
-	}
-	if m.(*v2Manager).fd != -1 {
-		t.Error("CgroupFD still open after Apply(pid)")
 	}
 }
 

@@ -76,11 +76,14 @@ func TestRealLifecycle(t *testing.T) {
 	if err := m.Apply(0); err != nil {
 		t.Fatal(err)
 	}
-	if fd := m.CgroupFD(); fd >= 0 {
+	if p, err := m.Placement(); err != nil {
+		t.Error(err)
+	} else {
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			t.Errorf("CgroupFD %d: not a directory (%v)", fd, err)
+		if err := unix.Fstat(p.CloneFD, &st); p.CloneFD >= 0 && (err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR) {
+			t.Errorf("placement clone fd %d: not a directory (%v)", p.CloneFD, err)
 		}
+		p.Close()
 	}
 	if err := m.Apply(pid); err != nil {
 		t.Fatal(err)
@@ -262,7 +265,7 @@ func TestRealDevicesBPF(t *testing.T) {
 	parent := filepath.Join(root, "tupper-test")
 	_, statErr := os.Stat(parent)
 	// No mountpoint: enable no controller in the host's hierarchy.
-	m := &v2Manager{dir: filepath.Join(parent, "bpf-"+hex.EncodeToString(b)), fd: -1}
+	m := &v2Manager{dir: filepath.Join(parent, "bpf-"+hex.EncodeToString(b))}
 	t.Cleanup(func() {
 		if err := m.Destroy(); err != nil {
 			t.Error(err)
@@ -283,7 +286,12 @@ func TestRealDevicesBPF(t *testing.T) {
 	open := func() string {
 		t.Helper()
 		cmd := exec.Command("sh", "-c", `for n; do head -c0 "$n" 2>&1 && echo "$n: ok"; done; true`, "sh", null, unassigned)
-		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: m.CgroupFD()}
+		p, err := m.Placement()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: p.CloneFD}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)

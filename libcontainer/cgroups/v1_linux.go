@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -91,7 +92,30 @@ func (m *v1Manager) Paths() map[string]string {
 	return p
 }
 
-func (m *v1Manager) CgroupFD() int { return -1 }
+func (m *v1Manager) Placement() (_ *Placement, retErr error) {
+	p := &Placement{CloneFD: -1}
+	defer func() {
+		if retErr != nil {
+			p.Close()
+		}
+	}()
+	for _, dir := range m.dirs() {
+		if dir == m.unified {
+			fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return nil, fmt.Errorf("open cgroup %s: %w", dir, err)
+			}
+			p.CloneFD = fd
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		p.Tasks = append(p.Tasks, f)
+	}
+	return p, nil
+}
 
 // pidsDir is the hierarchy whose tree lists the processes: any hierarchy
 // holds every process of the container, these are the likeliest mounted.

@@ -17,7 +17,6 @@ import (
 type v2Manager struct {
 	dir        string
 	mountpoint string // "" after Load: Apply then enables no controllers
-	fd         int    // CgroupFD, -1 until opened
 	files
 	// attachDevices puts the device program on the cgroup; tests replace
 	// attachDeviceProgram, which needs root and a kernel with cgroup BPF.
@@ -29,7 +28,6 @@ func (m *v2Manager) Apply(pid int) error {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
 	if pid > 0 {
-		m.closeFD()
 		if err := m.write(m.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
@@ -90,24 +88,12 @@ func hasField(s, f string) bool {
 	return false
 }
 
-// CgroupFD opens the cgroup directory for CLONE_INTO_CGROUP; the kernel
-// takes an O_PATH fd there. Apply must have created it.
-func (m *v2Manager) CgroupFD() int {
-	if m.fd < 0 {
-		fd, err := unix.Open(m.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return -1
-		}
-		m.fd = fd
+func (m *v2Manager) Placement() (*Placement, error) {
+	fd, err := unix.Open(m.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup %s: %w", m.dir, err)
 	}
-	return m.fd
-}
-
-func (m *v2Manager) closeFD() {
-	if m.fd >= 0 {
-		_ = unix.Close(m.fd)
-		m.fd = -1
-	}
+	return &Placement{CloneFD: fd}, nil
 }
 
 func (m *v2Manager) Paths() map[string]string { return map[string]string{"": m.dir} }
@@ -176,6 +162,5 @@ func (m *v2Manager) Kill(sig unix.Signal) error {
 }
 
 func (m *v2Manager) Destroy() error {
-	m.closeFD()
 	return removeTree(m.dir)
 }

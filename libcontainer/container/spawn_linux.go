@@ -70,10 +70,9 @@ var cloneFlag = map[string]uintptr{
 // whenever it must fork (they apply to children only). A new cgroup
 // namespace is left to the init, which unshares it after it has been placed
 // in its cgroup, so that cgroup becomes the namespace's root.
-func namespacePlan(spec *specs.Spec, syncFD int) (clone uintptr, req *nsenter.Request) {
-	req = &nsenter.Request{SyncFD: syncFD}
+func namespacePlan(spec *specs.Spec, req *nsenter.Request) (clone uintptr) {
 	if spec.Linux == nil {
-		return 0, nil
+		return 0
 	}
 	var newPidTime uintptr
 	for _, ns := range spec.Linux.Namespaces {
@@ -99,16 +98,13 @@ func namespacePlan(spec *specs.Spec, syncFD int) (clone uintptr, req *nsenter.Re
 		}
 	}
 	if !req.Fork {
-		if len(req.Joins) == 0 {
-			req = nil
-		}
-		return clone | newPidTime, req
+		return clone | newPidTime
 	}
 	req.Unshare = newPidTime
 	for clock, o := range spec.Linux.TimeOffsets {
 		req.Offsets = append(req.Offsets, nsenter.Offset{Clock: clock, Secs: o.Secs, Nanos: o.Nanosecs})
 	}
-	return clone, req
+	return clone
 }
 
 func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
@@ -156,7 +152,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
 		extra = append(extra, f)
 	}
-	syncFD := 3 + len(extra)
+	req := &nsenter.Request{SyncFD: 3 + len(extra)}
 	add(envSyncFD, child)
 	add(envFIFOFD, fifo)
 	if co.ConsoleSocket != "" {
@@ -173,11 +169,19 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		add(envConsoleFD, f)
 	}
 
-	cloneFlags, req := namespacePlan(spec, syncFD)
-	if req != nil {
+	placement, err := mgr.Placement()
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	defer placement.Close()
+	for _, f := range placement.Tasks {
+		req.Cgroups = append(req.Cgroups, 3+len(extra))
+		extra = append(extra, f)
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req)}
+	if !req.Empty() {
 		env = append(env, nsenter.EnvName+"="+req.Encode())
 	}
-	attr := &syscall.SysProcAttr{Cloneflags: cloneFlags}
 	userNS := hasNewNamespace(spec, specs.UserNamespace)
 	if userNS {
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
@@ -190,9 +194,9 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 		}
 	}
-	if fd := mgr.CgroupFD(); fd >= 0 && req == nil {
+	if placement.CloneFD >= 0 {
 		attr.UseCgroupFD = true
-		attr.CgroupFD = fd
+		attr.CgroupFD = placement.CloneFD
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
@@ -207,7 +211,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
-	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req != nil && req.Fork}
+	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork}
 	p.cfg = &initConfig{
 		ID: c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
@@ -231,10 +235,8 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		p.pid = m.Pid
 		c.rec.Pid = m.Pid
 	}
+	// The init entered its cgroup as it started (see cgroups.Placement).
 	t := time.Now()
-	if err := p.mgr.Apply(p.pid); err != nil {
-		return fmt.Errorf("apply cgroup: %w", err)
-	}
 	if spec.Linux != nil {
 		if err := p.mgr.Set(spec.Linux.Resources); err != nil {
 			return fmt.Errorf("apply cgroup: %w", err)

@@ -25,10 +25,16 @@ type Offset struct {
 // Request is the work for the constructor.
 type Request struct {
 	SyncFD  int
+	Cgroups []int // v1 tasks files to write "0" to, before anything else
 	Joins   []Join
 	Unshare uintptr // clone flags to unshare after the joins
 	Offsets []Offset
 	Fork    bool
+}
+
+// Empty tells whether the constructor has nothing to do.
+func (r *Request) Empty() bool {
+	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork
 }
 
 // Encode renders r as the value of EnvName. The caller orders Joins; the
@@ -38,6 +44,10 @@ func (r *Request) Encode() string {
 	var b strings.Builder
 	b.WriteString("fd=")
 	b.WriteString(strconv.Itoa(r.SyncFD))
+	for _, fd := range r.Cgroups {
+		b.WriteString("\ncgroup=")
+		b.WriteString(strconv.Itoa(fd))
+	}
 	for _, j := range r.Joins {
 		b.WriteString("\njoin=")
 		b.WriteString(j.Kind)

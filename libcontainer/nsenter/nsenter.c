@@ -59,6 +59,8 @@ static const char *strerr(int e) { return strerror(e); }
 //   join=KIND:PATH a namespace to join, in the order given (user first)
 //   unshare=FLAGS  namespaces to create before forking (decimal clone flags)
 //   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)
+//   cgroup=FD      a v1 "tasks" file: write "0" to move this (still only)
+//                  thread into the cgroup without the kernel's global lock
 //   fork           fork once after the joins, so pid/time namespaces apply
 void tupper_nsenter(void)
 {
@@ -86,7 +88,15 @@ void tupper_nsenter(void)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		if (strncmp(line, "join=", 5) == 0) {
+		if (strncmp(line, "cgroup=", 7) == 0) {
+			// Before any join: the cgroup files are reachable by fd from
+			// any namespace, and the process must be in its cgroup before
+			// it forks.
+			int fd = atoi(line + 7);
+			if (write(fd, "0", 1) != 1)
+				report("join cgroup: write tasks: %s", strerr(errno));
+			close(fd);
+		} else if (strncmp(line, "join=", 5) == 0) {
 			char *kind = line + 5, *path = strchr(kind, ':');
 			if (path == NULL)
 				report("nsenter: malformed join %s", kind);

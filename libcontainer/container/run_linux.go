@@ -17,19 +17,32 @@ import (
 // Unless keep, the container is deleted after it exits.
 func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, error) {
 	var sigs chan os.Signal
+	waitSubscribed := func() {}
 	if !detach {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return 1, err
 		}
-		// Subscribe before create, so nothing sent meanwhile is lost.
+		// Subscribing to every signal costs about a millisecond (a handoff
+		// with the runtime's signal thread per signal), so it runs beside
+		// create; start waits for it, so no signal meant for the process
+		// is lost once the process exists.
 		sigs = make(chan os.Signal, 64)
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		subscribed := make(chan struct{})
+		go func() {
+			signal.Notify(sigs)
+			close(subscribed)
+		}()
+		defer func() {
+			<-subscribed
+			signal.Stop(sigs)
+		}()
+		waitSubscribed = func() { <-subscribed }
 	}
 	c, err := Create(o, id, co)
 	if err != nil {
 		return 1, err
 	}
+	waitSubscribed()
 	t := time.Now()
 	if err := c.Start(); err != nil {
 		c.Close()

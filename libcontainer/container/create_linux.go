@@ -26,6 +26,10 @@ type CreateOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
+	// ForegroundTTY lets a container with process.terminal and no console
+	// socket get its terminal from this process (run in the foreground),
+	// which then relays it to its own stdio.
+	ForegroundTTY bool
 	// Stdio of the container's process; nil means tupper's own.
 	Stdin, Stdout, Stderr *os.File
 }
@@ -34,6 +38,7 @@ type CreateOptions struct {
 type Created struct {
 	*Container
 	intermediate *exec.Cmd // the process started by create; nil once reaped
+	console      *os.File  // our end of the console socketpair (ForegroundTTY)
 }
 
 // Create makes a new container from the bundle: it validates the config,
@@ -59,6 +64,9 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	}
 	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
 		return nil, fmt.Errorf("root.path: %w", err)
+	}
+	if spec.Process.Terminal && co.ConsoleSocket == "" && !co.ForegroundTTY {
+		return nil, errors.New("process.terminal is set: give --console-socket to receive the terminal, or run in the foreground")
 	}
 	o.debug("load bundle", t0)
 

@@ -63,7 +63,6 @@ type initConfig struct {
 	Rootfs        string      `json:"rootfs"`
 	NoPivot       bool        `json:"no_pivot,omitempty"`
 	NoNewKeyring  bool        `json:"no_new_keyring,omitempty"`
-	ConsoleSocket bool        `json:"console_socket,omitempty"`
 	PreserveFDs   int         `json:"preserve_fds,omitempty"`
 	// UserNS is set when the init is in a new user namespace whose maps the
 	// parent wrote; the init then becomes root in it.

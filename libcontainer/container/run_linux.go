@@ -38,9 +38,18 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		}()
 		waitSubscribed = func() { <-subscribed }
 	}
+	co.ForegroundTTY = !detach
 	c, err := Create(o, id, co)
 	if err != nil {
 		return 1, err
+	}
+	var tty *relay
+	if c.console != nil {
+		if tty, err = startRelay(c.console); err != nil {
+			c.Close()
+			c.destroyAfter(o, id)
+			return 1, err
+		}
 	}
 	waitSubscribed()
 	t := time.Now()
@@ -57,7 +66,10 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 	o.debug("start", t)
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
-	code := supervise(pid, sigs)
+	code := supervise(pid, sigs, tty)
+	if tty != nil {
+		tty.finish()
+	}
 	o.debug("wait", t)
 	if !keep {
 		t = time.Now()
@@ -68,7 +80,7 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 }
 
 // supervise forwards signals to pid until it exits and returns its code.
-func supervise(pid int, sigs chan os.Signal) int {
+func supervise(pid int, sigs chan os.Signal, tty *relay) int {
 	exited := make(chan int, 1)
 	go func() {
 		for {
@@ -103,6 +115,10 @@ func supervise(pid int, sigs chan os.Signal) int {
 			sig, ok := s.(unix.Signal)
 			// SIGURG is the Go runtime's own preemption signal.
 			if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG {
+				continue
+			}
+			if sig == unix.SIGWINCH && tty != nil {
+				tty.resize() // the kernel tells the container's foreground group
 				continue
 			}
 			_ = unix.Kill(pid, sig)

@@ -155,7 +155,8 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	req := &nsenter.Request{SyncFD: 3 + len(extra)}
 	add(envSyncFD, child)
 	add(envFIFOFD, fifo)
-	if co.ConsoleSocket != "" {
+	switch {
+	case co.ConsoleSocket != "":
 		conn, err := net.Dial("unix", co.ConsoleSocket)
 		if err != nil {
 			return nil, fmt.Errorf("connect to console socket: %w", err)
@@ -167,8 +168,17 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		}
 		defer f.Close()
 		add(envConsoleFD, f)
+	case spec.Process.Terminal:
+		// run in the foreground: the terminal comes back to us.
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("console socketpair: %w", err)
+		}
+		c.console = os.NewFile(uintptr(pair[0]), "console")
+		theirs := os.NewFile(uintptr(pair[1]), "console-init")
+		defer theirs.Close()
+		add(envConsoleFD, theirs)
 	}
-
 	placement, err := mgr.Placement()
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
@@ -215,7 +225,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	p.cfg = &initConfig{
 		ID: c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
-		ConsoleSocket: co.ConsoleSocket != "", UserNS: userNS,
+		UserNS: userNS,
 	}
 	c.opts.debug("start init", t)
 	return p, nil

@@ -57,13 +57,13 @@ type message struct {
 
 // initConfig is what the init needs beyond the spec.
 type initConfig struct {
-	ID            string      `json:"id"`
-	Spec          *specs.Spec `json:"spec"`
-	Bundle        string      `json:"bundle"`
-	Rootfs        string      `json:"rootfs"`
-	NoPivot       bool        `json:"no_pivot,omitempty"`
-	NoNewKeyring  bool        `json:"no_new_keyring,omitempty"`
-	PreserveFDs   int         `json:"preserve_fds,omitempty"`
+	ID           string      `json:"id"`
+	Spec         *specs.Spec `json:"spec"`
+	Bundle       string      `json:"bundle"`
+	Rootfs       string      `json:"rootfs"`
+	NoPivot      bool        `json:"no_pivot,omitempty"`
+	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
+	PreserveFDs  int         `json:"preserve_fds,omitempty"`
 	// UserNS is set when the init is in a new user namespace whose maps the
 	// parent wrote; the init then becomes root in it.
 	UserNS bool `json:"user_ns,omitempty"`

@@ -13,7 +13,7 @@ COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # (libc6-dev) makes the binary static.
 LDFLAGS  := -s -w -extldflags -static -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # netgo and osusergo keep glibc's NSS (which a static binary cannot load) out.
-GOBUILD  := CGO_ENABLED=1 $(GO) build -trimpath -tags "netgo osusergo" -ldflags "$(LDFLAGS)"
+GOBUILD  := CGO_ENABLED=1 $(GO) build -trimpath -tags "netgo osusergo urfave_cli_no_docs" -ldflags "$(LDFLAGS)"
 DEB_PKGS := busybox-static runc crun libseccomp-dev qemu-system-x86 cpio uidmap libc6-dev gcc
 N        ?= 50
 DEMO     := _demo

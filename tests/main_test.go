@@ -93,7 +93,7 @@ func setup(tmp string) error {
 func buildTupper(out string) error {
 	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	ldflags := "-s -w -extldflags -static -X main.version=test -X main.commit=" + strings.TrimSpace(string(commit))
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "netgo osusergo", "-ldflags", ldflags, "-o", out, "github.com/tupper-runtime/tupper")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "netgo osusergo urfave_cli_no_docs", "-ldflags", ldflags, "-o", out, "github.com/tupper-runtime/tupper")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %w\n%s", err, b)

@@ -22,6 +22,7 @@ type initState struct {
 	fifoFD    int
 	consoleFD int
 	steps     []step
+	began     time.Time
 }
 
 // Init is the body of `tupper init`, the container's init process. It never
@@ -32,7 +33,7 @@ func Init() {
 	// Capabilities and the cgroup namespace belong to a thread, and the final
 	// execve must come from the thread that holds them.
 	runtime.LockOSThread()
-	in := &initState{fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD)}
+	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD)}
 	in.sync = os.NewFile(uintptr(envFD(envSyncFD)), "sync")
 	in.ch = newChannel(in.sync)
 	os.Clearenv()
@@ -87,6 +88,7 @@ func (in *initState) setup() error {
 	if err != nil {
 		return err
 	}
+	in.steps = append(in.steps, step{Name: "wait for config", Took: time.Since(in.began)})
 	in.cfg, in.spec = m.Config, m.Config.Spec
 	spec := in.spec
 	if in.cfg.UserNS {
@@ -153,7 +155,8 @@ func (in *initState) setup() error {
 	if err := unix.Access("/proc/self/fd/"+strconv.Itoa(in.fifoFD), unix.W_OK); err != nil {
 		return fmt.Errorf("exec fifo: %w (is /proc mounted in the container?)", err)
 	}
-	return in.ch.send(&message{Type: msgReady, Steps: in.steps})
+	in.steps = append(in.steps, step{Name: "setup (all)", Took: time.Since(in.began)})
+	return in.ch.send(&message{Type: msgReady, Steps: in.steps, Began: in.began})
 }
 
 func (in *initState) joins(t specs.LinuxNamespaceType) bool {

@@ -53,6 +53,10 @@ type message struct {
 	Error  string      `json:"error,omitempty"`
 	Config *initConfig `json:"config,omitempty"`
 	Steps  []step      `json:"steps,omitempty"`
+	// Began is when the init's main started, for --debug: the parent
+	// subtracts its own clock at clone to show what exec and the Go runtime
+	// cost.
+	Began time.Time `json:"began,omitzero"`
 }
 
 // initConfig is what the init needs beyond the spec.

@@ -26,6 +26,7 @@ const (
 
 // initProcess is the parent's handle on the init while create runs.
 type initProcess struct {
+	cloned time.Time // just before the clone, for --debug
 	cmd    *exec.Cmd
 	pid    int
 	parent *os.File
@@ -218,10 +219,11 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
+	p0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
-	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork}
+	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork}
 	p.cfg = &initConfig{
 		ID: c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
@@ -270,6 +272,9 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 				return p.fail(err)
 			}
 		case msgReady:
+			if !m.Began.IsZero() {
+				c.opts.Log.Debug("init: exec and Go runtime start", "took", m.Began.Sub(p.cloned).String())
+			}
 			for _, s := range m.Steps {
 				c.opts.Log.Debug("init: "+s.Name, "took", s.Took.String())
 			}

@@ -49,13 +49,9 @@ func (c *Container) specState(status string) *specs.State {
 func (in *initState) hookState(status string) *specs.State {
 	return &specs.State{
 		Version: specs.Version, ID: in.cfg.ID, Status: specs.ContainerState(status),
-		Pid: hostPidUnknown, Bundle: in.cfg.Bundle, Annotations: in.spec.Annotations,
+		Pid: in.cfg.HostPid, Bundle: in.cfg.Bundle, Annotations: in.spec.Annotations,
 	}
 }
-
-// hostPidUnknown: inside its pid namespace the init cannot name its host pid;
-// runtime-spec only requires pid for the states where the parent runs hooks.
-const hostPidUnknown = 0
 
 // runHooks runs hooks in order, each with the state on stdin, and stops at
 // the first that fails or outlives its timeout.

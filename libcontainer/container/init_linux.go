@@ -23,6 +23,9 @@ type initState struct {
 	consoleFD int
 	steps     []step
 	began     time.Time
+	// listenerFD is a connection to linux.seccomp.listenerPath, made
+	// before pivot_root while the path still resolves on the host.
+	listenerFD int
 }
 
 // Init is the body of `tupper init`, the container's init process. It never
@@ -33,7 +36,7 @@ func Init() {
 	// Capabilities and the cgroup namespace belong to a thread, and the final
 	// execve must come from the thread that holds them.
 	runtime.LockOSThread()
-	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD)}
+	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD), listenerFD: -1}
 	in.sync = os.NewFile(uintptr(envFD(envSyncFD)), "sync")
 	in.ch = newChannel(in.sync)
 	os.Clearenv()
@@ -115,6 +118,9 @@ func (in *initState) setup() error {
 		if err := in.step("mount", func() error { return rootfs.Mount(rc) }); err != nil {
 			return err
 		}
+	}
+	if err := in.connectSeccompAgent(); err != nil {
+		return err
 	}
 	if needsHookSync(spec) {
 		if err := in.ch.send(&message{Type: msgHooks}); err != nil {

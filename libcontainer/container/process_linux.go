@@ -75,12 +75,23 @@ func (in *initState) startProcess() error {
 	if err := applyProcessAttrs(p); err != nil {
 		return err
 	}
+	// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, so it
+	// goes in before the capabilities are dropped; with it, as late as
+	// possible, so the filter sees as few of the init's own syscalls.
+	if !p.NoNewPrivileges {
+		if err := in.loadSeccomp(); err != nil {
+			return err
+		}
+	}
 	if err := setIdentity(p); err != nil {
 		return err
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+		if err := in.loadSeccomp(); err != nil {
+			return err
 		}
 	}
 	// Nothing but stdio and the preserved fds may reach the process.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 )
 
 // The parent (create) and the init talk over one socketpair, in JSON lines.
@@ -68,6 +70,11 @@ type initConfig struct {
 	NoPivot      bool        `json:"no_pivot,omitempty"`
 	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
 	PreserveFDs  int         `json:"preserve_fds,omitempty"`
+	// HostPid is the init's pid in the runtime's pid namespace, which the
+	// init cannot see from inside its own, for hooks' and agents' state.
+	HostPid int `json:"host_pid"`
+	// Seccomp is the compiled linux.seccomp, loaded just before execve.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 	// UserNS is set when the init is in a new user namespace whose maps the
 	// parent wrote; the init then becomes root in it.
 	UserNS bool `json:"user_ns,omitempty"`

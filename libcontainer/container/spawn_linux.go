@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
 	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 )
 
 // Environment variables that hand the init its file descriptors.
@@ -224,7 +226,14 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
 	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork}
+	prog, err := compileSeccomp(c, spec)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, err
+	}
 	p.cfg = &initConfig{
+		Seccomp: prog,
 		ID: c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
 		UserNS: userNS,
@@ -255,6 +264,7 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		}
 	}
 	c.opts.debug("place in cgroup", t)
+	p.cfg.HostPid = p.pid
 	if err := p.ch.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
 		return p.fail(err)
 	}
@@ -294,6 +304,19 @@ func (p *initProcess) fail(err error) error {
 		return err
 	}
 	return exitError(p.cmd)
+}
+
+// compileSeccomp compiles linux.seccomp while the init starts; compiled
+// programs are cached under the state root by the profile's hash.
+func compileSeccomp(c *Created, spec *specs.Spec) (*seccomp.Program, error) {
+	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	prog, err := seccomp.Compile(spec.Linux.Seccomp, filepath.Join(c.opts.Root, ".seccomp-cache"))
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	return prog, nil
 }
 
 func (p *initProcess) closeParent() { p.parent.Close() }

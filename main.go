@@ -106,6 +106,7 @@ func newApp(g *globals) *cli.App {
 		Commands: []*cli.Command{
 			createCommand(g), startCommand(g), runCommand(g), stateCommand(g), killCommand(g),
 			deleteCommand(g), listCommand(g), specCommand(), featuresCommand(),
+			pauseCommand(g), resumeCommand(g), psCommand(g), updateCommand(g), eventsCommand(g),
 		},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run() reports errors

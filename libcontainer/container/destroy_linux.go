@@ -34,11 +34,9 @@ func (c *Container) Destroy(force bool) error {
 		return fmt.Errorf("remove state: %w", err)
 	}
 	if c.rec.Config != nil && c.rec.Config.Hooks != nil {
-		// "If any poststop hook fails, the runtime MUST log a warning, but
-		// the remaining hooks and lifecycle continue" - runtime-spec.
-		if err := runHooks(c.rec.Config.Hooks.Poststop, "poststop", c.specState(StatusStopped)); err != nil {
+		runPoststop(c.rec.Config.Hooks.Poststop, c.specState(StatusStopped), func(err error) {
 			c.opts.Log.Warn(err.Error(), "id", c.rec.ID)
-		}
+		})
 	}
 	return nil
 }

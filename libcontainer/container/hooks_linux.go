@@ -53,6 +53,22 @@ func (in *initState) hookState(status string) *specs.State {
 	}
 }
 
+// runPoststop runs every poststop hook even after one fails: "If any
+// poststop hook fails, the runtime MUST log a warning, but the remaining
+// hooks and lifecycle continue as if the hook had succeeded" (runtime.md).
+func runPoststop(hooks []specs.Hook, st *specs.State, warn func(error)) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		warn(fmt.Errorf("poststop hook: encode state: %w", err))
+		return
+	}
+	for i, h := range hooks {
+		if err := runHook(h, data); err != nil {
+			warn(fmt.Errorf("poststop hook[%d] %s: %w", i, h.Path, err))
+		}
+	}
+}
+
 // runHooks runs hooks in order, each with the state on stdin, and stops at
 // the first that fails or outlives its timeout.
 func runHooks(hooks []specs.Hook, kind string, st *specs.State) error {

@@ -137,12 +137,15 @@ func (in *initState) setup() error {
 		if err := in.step("pivot", func() error { return rootfs.Pivot(rc) }); err != nil {
 			return err
 		}
+	}
+	// Before Finalize: readonlyPaths usually include /proc/sys.
+	if err := in.step("sysctl", in.writeSysctls); err != nil {
+		return err
+	}
+	if hasNewNamespace(spec, specs.MountNamespace) || in.joins(specs.MountNamespace) {
 		if err := in.step("finalize rootfs", func() error { return rootfs.Finalize(rc) }); err != nil {
 			return err
 		}
-	}
-	if err := in.step("sysctl", in.writeSysctls); err != nil {
-		return err
 	}
 	if err := in.step("console", in.setupConsole); err != nil {
 		return err

@@ -62,7 +62,11 @@ func (in *initState) prepareProcess() error {
 func (in *initState) startProcess() error {
 	spec := in.spec
 	if spec.Hooks != nil {
-		if err := runHooks(spec.Hooks.StartContainer, "startContainer", in.hookState(StatusCreated)); err != nil {
+		// Run in the container's namespaces, the hook sees the process as
+		// pid it can use there, as runc gives it.
+		st := in.hookState(StatusCreated)
+		st.Pid = os.Getpid()
+		if err := runHooks(spec.Hooks.StartContainer, "startContainer", st); err != nil {
 			return err
 		}
 	}

@@ -11,10 +11,8 @@ import (
 
 // Start releases a created container's init to execute the process, and
 // returns once the process runs (or with the init's reason it could not).
-//
-// "The poststart hooks MUST be invoked by the runtime after the
-// user-specified process is executed but before the start operation
-// returns" - runtime-spec runtime.md; a failing one is only logged.
+// "The poststart hooks MUST be called after the user-specified process is
+// executed but before the start operation returns" (config.md).
 func (c *Container) Start() error {
 	switch st := c.Status(); st {
 	case StatusCreated:
@@ -45,8 +43,12 @@ func (c *Container) Start() error {
 		return errors.New(string(msg))
 	}
 	if h := c.rec.Config.Hooks; h != nil {
+		// "If any poststart hook fails, the runtime MUST generate an
+		// error, stop the container, and continue the lifecycle at step
+		// 12" (runtime.md): the container is left stopped for delete.
 		if err := runHooks(h.Poststart, "poststart", c.specState(StatusRunning)); err != nil {
-			c.opts.Log.Warn(err.Error(), "id", c.rec.ID)
+			c.killAndWait()
+			return err
 		}
 	}
 	return nil

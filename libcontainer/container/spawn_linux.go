@@ -234,7 +234,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	p.cfg = &initConfig{
 		Seccomp: prog,
-		ID: c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
+		ID:      c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
 		UserNS: userNS,
 	}

@@ -118,10 +118,14 @@ func TestCgroupsResourceFiles(t *testing.T) {
 }
 
 // TestCgroupsOOM: a container that allocates past its memory limit has the
-// process OOM-killed, and `events` reports the OOM.
+// process OOM-killed, `events` reports the OOM as it happens, and exits
+// when the container stops.
 func TestCgroupsOOM(t *testing.T) {
-	// tail keeps a line whole, and /dev/zero has no newline: it grows to 200m.
-	c := newCtr(t, "sh", "-c", `while [ ! -e /out/go ]; do sleep 0.05; done; head -c 200m /dev/zero | tail; echo "tail $?" > /out/status`)
+	// dd fills a 200M buffer. One allocating process: with two (head -c
+	// 200m /dev/zero | tail) the writer can hit the limit again before the
+	// killed reader's memory is freed, and the second kill takes the shell.
+	c := newCtr(t, "sh", "-c", `while [ ! -e /out/go ]; do sleep 0.05; done; dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null; echo "dd $?" > /out/status
+while [ ! -e /out/stop ]; do sleep 0.05; done`)
 	out := c.bind("/out")
 	limit := int64(32 << 20)
 	c.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
@@ -135,11 +139,22 @@ func TestCgroupsOOM(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "go"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Reported as it happens, while the container runs on.
+	ev.waitOutput(t, `"type":"oom"`)
+	if st := c.state().Status; st != specs.StateRunning {
+		t.Errorf("state after the OOM kill: %q, want running (only dd was killed)", st)
+	}
+	if err := os.WriteFile(filepath.Join(out, "stop"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if code := ev.wait(t); code != 0 {
 		t.Fatalf("events: exit %d after the container stopped: %s", code, readFile(t, ev.errPath))
 	}
-	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "status"))); got != "tail 137" {
-		t.Errorf("exit status of the allocating process: %q, want \"tail 137\" (SIGKILL)", got)
+	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "status"))); got != "dd 137" {
+		t.Errorf("exit status of the allocating process: %q, want \"dd 137\" (SIGKILL)", got)
+	}
+	if testing.Verbose() {
+		t.Logf("events:\n%s", readFile(t, ev.outPath))
 	}
 	var ooms, stats int
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, ev.outPath)), "\n") {

@@ -352,3 +352,44 @@ func TestCgroupsCommandsNonexistent(t *testing.T) {
 	_, stderr, code := tupper(t, "ps", "--format", "yaml", "tt-nonexistent-ps")
 	wantError(t, "ps --format yaml", code, stderr, "yaml")
 }
+
+// TestCgroupsUpdateKeepsDevices: an update must not take the container's
+// devices away, not even for a moment: a process writing to /dev/null in a
+// loop never sees it fail while updates run.
+func TestCgroupsUpdateKeepsDevices(t *testing.T) {
+	c := newCtr(t, "sh", "-c", `echo ready > /out/ready; while :; do echo x > /dev/null || echo failed >> /out/failed; done`)
+	out := c.startReady()
+	for i := range 50 {
+		c.must("update", []string{"--pids-limit", strconv.Itoa(100 + i)})
+	}
+	if n := strings.Count(readFile(t, filepath.Join(out, "failed")), "failed"); n > 0 {
+		t.Errorf("writing to /dev/null failed %d times inside the container during 50 updates", n)
+	}
+}
+
+// TestCgroupsUpdateSizes: --memory takes sizes as Docker and runc write them.
+func TestCgroupsUpdateSizes(t *testing.T) {
+	c := newCtr(t, "sleep", "1000")
+	c.mustCreate()
+	unlimited := map[bool]string{false: "9223372036854771712", true: "max"}[pureV2()]
+	for _, tc := range []struct{ flag, want string }{
+		{"100663296", "100663296"},
+		{"96m", "100663296"},
+		{"96M", "100663296"},
+		{"96MiB", "100663296"},
+		{"96mb", "100663296"},
+		{"98304k", "100663296"},
+		{"1.5g", "1610612736"},
+		{"1g", "1073741824"},
+		{"-1", unlimited},
+	} {
+		c.must("update", []string{"--memory", tc.flag})
+		if got := c.cgroupFile("memory", "memory.limit_in_bytes", "memory.max"); got != tc.want {
+			t.Errorf("update --memory %s: limit %s, want %s", tc.flag, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "12x", "m", "1.g", "-2", "0x10", "1e9", "99999999999p"} {
+		_, stderr, code := c.do("update", []string{"--memory", bad})
+		wantError(t, "update --memory "+bad, code, stderr, "--memory")
+	}
+}

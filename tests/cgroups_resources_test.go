@@ -55,8 +55,9 @@ func (c *ctr) frozen() bool {
 // memory+swap holds.
 func swapAccounting() bool {
 	if pureV2() {
-		_, err := os.Stat(filepath.Join("/sys/fs/cgroup", cgroupParent, "memory.swap.max"))
-		return err == nil
+		// The root cgroup has no memory files; any child with memory on does.
+		m, _ := filepath.Glob("/sys/fs/cgroup/*/memory.swap.max")
+		return len(m) > 0
 	}
 	_, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 	return err == nil

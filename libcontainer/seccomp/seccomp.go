@@ -1,11 +1,16 @@
 // Package seccomp turns linux.seccomp into a BPF program and loads it.
 //
-// Compilation (libseccomp) happens in the runtime, at create, and its
-// result is cached by the profile's hash, so a repeated profile costs
-// nothing; the init only loads the finished program with seccomp(2).
+// It owns the whole of seccomp: compiling a profile with libseccomp,
+// the ENOSYS stub put in front of the compiled program, the cache of
+// compiled programs, loading with seccomp(2), and handing a notify
+// listener to a seccomp agent. When in the lifecycle each step runs is
+// the container package's business.
+//
+// Compilation happens in the runtime, at create, and its result is cached
+// by the profile's hash, so a repeated profile costs nothing: a cache hit
+// does not call libseccomp. The init only loads the finished program with
+// seccomp(2); libseccomp is never used at load time.
 package seccomp
-
-import specs "github.com/opencontainers/runtime-spec/specs-go"
 
 // Program is a compiled filter, ready to load.
 type Program struct {
@@ -20,21 +25,15 @@ type Program struct {
 	ListenerMetadata string `json:"listener_metadata,omitempty"`
 }
 
-// Compile compiles s (nil gives nil), using cacheDir for compiled programs
-// when it is not empty.
-func Compile(s *specs.LinuxSeccomp, cacheDir string) (*Program, error) {
-	return nil, nil
-}
+// sockFilterSize is sizeof(struct sock_filter): the unit of Filter.
+const sockFilterSize = 8
 
-// Load installs p on the calling thread, which must then execve; it
-// returns the notify listener fd, or -1.
-func (p *Program) Load() (int, error) {
-	return -1, nil
-}
+// maxInsns is BPF_MAXINSNS, the longest program the kernel accepts.
+const maxInsns = 4096
 
-// Send gives the notify listener fd to the seccomp agent on conn (a
-// connected unix socket to ListenerPath), with the container's process
-// state as runc's seccomp agent protocol has it.
-func Send(conn, notifyFD int, st *specs.ContainerProcessState) error {
-	return nil
+// valid reports whether p's filter has a shape the kernel could accept;
+// it guards the cache against a torn or foreign file.
+func (p *Program) valid() bool {
+	n := len(p.Filter)
+	return n > 0 && n%sockFilterSize == 0 && n/sockFilterSize <= maxInsns
 }

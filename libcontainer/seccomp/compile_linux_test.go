@@ -279,7 +279,6 @@ func TestCompileSemantics(t *testing.T) {
 	}
 }
 
-
 // TestCompileMultiArch checks the stub per architecture and x32's share
 // of x86_64's AUDIT_ARCH value.
 func TestCompileMultiArch(t *testing.T) {

@@ -1,0 +1,295 @@
+package tests
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
+)
+
+// TestSecurityProcSelfFd: the container's process holds stdio and nothing
+// else of the runtime's (CVE-2024-21626 leaked a host directory fd); busybox
+// ls adds its own fd 3 for the directory it lists.
+func TestSecurityProcSelfFd(t *testing.T) {
+	const want = "0\n1\n2\n3\n"
+	t.Run("run", func(t *testing.T) {
+		c := newCtr(t, "ls", "/proc/self/fd")
+		if out := c.mustRun(); out != want {
+			t.Errorf("fds in the container: %q, want %q", out, want)
+		}
+	})
+	t.Run("run with log and debug", func(t *testing.T) {
+		c := newCtr(t, "ls", "/proc/self/fd")
+		c.write()
+		log := filepath.Join(t.TempDir(), "log.json")
+		out, stderr, code := tupper(t, "--root", c.root, "--log", log, "--log-format", "json", "--debug", "run", "--bundle", c.bundle, c.id)
+		if code != 0 || out != want {
+			t.Errorf("fds in the container with --log --debug: exit %d, stdout %q, stderr %q; want %q", code, out, stderr, want)
+		}
+	})
+	t.Run("create and start", func(t *testing.T) {
+		c := newCtr(t, "ls", "/proc/self/fd")
+		c.mustCreate()
+		c.must("start", nil)
+		c.waitStatus(specs.StateStopped)
+		if out := readFile(t, c.out); out != want {
+			t.Errorf("fds in the container after start: %q, want %q", out, want)
+		}
+	})
+}
+
+// TestSecurityCwdOutside: a cwd that climbs or links out of the rootfs
+// stays inside it.
+func TestSecurityCwdOutside(t *testing.T) {
+	host := hostDirWithMarker(t)
+	root := privateRootfs(t)
+	if err := os.Symlink(host, filepath.Join(root, "evilcwd")); err != nil {
+		t.Fatal(err)
+	}
+	for _, cwd := range []string{"/../../../../..", "/evilcwd", "/../../../../.." + host} {
+		t.Run(cwd, func(t *testing.T) {
+			c := newCtr(t, "sh", "-c", "pwd; ls")
+			c.spec.Root.Path = root
+			c.spec.Process.Cwd = cwd
+			out, _, _ := c.run()
+			if strings.Contains(out, "marker") {
+				t.Errorf("cwd %s reached the host directory: %q", cwd, out)
+			}
+			checkHostDir(t, host)
+		})
+	}
+}
+
+// privateRootfs builds a busybox rootfs the test may change.
+func privateRootfs(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	if err := fixture.BuildRootfs(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// hostDirWithMarker makes a host directory holding one file, "marker",
+// that no container may see or change.
+func hostDirWithMarker(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "marker"), []byte("host\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// checkHostDir fails the test if dir holds anything but its marker, the
+// marker changed, dir changed mode or owner, or something is mounted there.
+func checkHostDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("host dir %s: %v", dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || names[0] != "marker" {
+		t.Errorf("host dir %s now holds %v, want only marker", dir, names)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "marker")); err != nil || string(b) != "host\n" {
+		t.Errorf("host marker changed: %q, %v", b, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil || st.Mode&0o7777 != 0o700 || st.Uid != 0 || st.Gid != 0 {
+		t.Errorf("host dir %s: mode %o uid %d gid %d (%v), want 700 root", dir, st.Mode&0o7777, st.Uid, st.Gid, err)
+	}
+	checkNotMounted(t, dir)
+}
+
+// checkNotMounted fails the test if the host sees a mount at or under path.
+func checkNotMounted(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && (f[4] == path || strings.HasPrefix(f[4], path+"/")) {
+			t.Errorf("host mount at %s: %s", path, line)
+		}
+	}
+}
+
+// TestSecurityMountTargetSymlink: a mount destination that is, or passes
+// through, a symlink pointing out of the rootfs is resolved inside the
+// rootfs (or refused); the host directory it names is never created into,
+// mounted on or changed.
+func TestSecurityMountTargetSymlink(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		link string // in the rootfs
+		to   func(host string) string
+		dest string
+		typ  string
+		file bool // bind a file rather than mount a directory
+	}{
+		{"absolute link", "mnt/evil", func(h string) string { return h }, "/mnt/evil", "tmpfs", false},
+		{"relative link", "mnt/evil", func(h string) string { return "../../../../../../.." + h }, "/mnt/evil/sub", "tmpfs", false},
+		{"link to a new dir", "mnt/evil", func(h string) string { return h + "/newdir" }, "/mnt/evil", "bind", false},
+		{"link to a new file", "mnt/evilfile", func(h string) string { return h + "/newfile" }, "/mnt/evilfile", "bind", true},
+		{"proc is a link", "proc", func(h string) string { return h }, "/proc", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := hostDirWithMarker(t)
+			root := privateRootfs(t)
+			link := filepath.Join(root, tc.link)
+			if err := os.RemoveAll(link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(tc.to(host), link); err != nil {
+				t.Fatal(err)
+			}
+			c := newCtr(t, "sleep", "1000")
+			c.spec.Root.Path = root
+			switch {
+			case tc.typ == "tmpfs":
+				c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: tc.dest, Type: "tmpfs", Source: "tmpfs"})
+			case tc.file:
+				src := filepath.Join(t.TempDir(), "src")
+				if err := os.WriteFile(src, []byte("source\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: tc.dest, Type: "bind", Source: src, Options: []string{"bind"}})
+			case tc.typ == "bind":
+				c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: tc.dest, Type: "bind", Source: t.TempDir(), Options: []string{"rbind"}})
+			}
+			// Refusing is as good as resolving inside; what must not happen
+			// is a change to the host.
+			if stderr, code := c.create(); code == 0 {
+				checkHostDir(t, host)
+				c.do("delete", []string{"--force"})
+			} else {
+				t.Logf("create refused: %s", stderr)
+			}
+			checkHostDir(t, host)
+		})
+	}
+}
+
+// hostFile makes a host file with a distinctive owner, mode and content.
+func hostFile(t *testing.T) (path string, check func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "hostfile")
+	if err := os.WriteFile(path, []byte("host secret\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 4321, 4322); err != nil {
+		t.Fatal(err)
+	}
+	return path, func() {
+		t.Helper()
+		var st syscall.Stat_t
+		if err := syscall.Lstat(path, &st); err != nil {
+			t.Errorf("host file %s: %v", path, err)
+			return
+		}
+		if st.Mode != syscall.S_IFREG|0o640 || st.Uid != 4321 || st.Gid != 4322 {
+			t.Errorf("host file %s changed: mode %o uid %d gid %d, want a regular file 640 4321:4322", path, st.Mode, st.Uid, st.Gid)
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != "host secret\n" {
+			t.Errorf("host file %s content changed: %q, %v", path, b, err)
+		}
+		checkNotMounted(t, path)
+	}
+}
+
+// devRootfs is a private rootfs whose /dev is its own directory (no tmpfs
+// over it), with dev/<name> a symlink to target.
+func devRootfs(t *testing.T, c *ctr, name, target string) {
+	t.Helper()
+	root := privateRootfs(t)
+	if err := os.Symlink(target, filepath.Join(root, "dev", name)); err != nil {
+		t.Fatal(err)
+	}
+	c.spec.Root.Path = root
+	c.spec.Mounts = withoutMount(c.spec.Mounts, "/dev")
+}
+
+// TestSecurityDevNullSymlink: a rootfs whose /dev/null links to a host
+// file: the runtime must not chown, chmod, replace or mount over the host
+// file while it makes the container's devices.
+func TestSecurityDevNullSymlink(t *testing.T) {
+	for _, rel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("relative=%v", rel), func(t *testing.T) {
+			path, check := hostFile(t)
+			target := path
+			if rel {
+				target = "../../../../../../.." + path
+			}
+			c := newCtr(t, "sh", "-c", "echo x > /dev/null; stat -L -c %F /dev/null")
+			devRootfs(t, c, "null", target)
+			out, stderr, code := c.run()
+			t.Logf("inside: exit %d, stdout %q, stderr %q", code, out, stderr)
+			check()
+		})
+	}
+}
+
+// TestSecurityDevConsoleSymlink: with process.terminal, the pty is bound
+// at /dev/console; a rootfs whose /dev/console links to a host file must
+// leave that file alone.
+func TestSecurityDevConsoleSymlink(t *testing.T) {
+	path, check := hostFile(t)
+	c := newCtr(t, "sh", "-c", "tty; stat -c %F /dev/console")
+	c.spec.Process.Terminal = true
+	devRootfs(t, c, "console", path)
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	type received struct {
+		f   *os.File
+		err error
+	}
+	got := make(chan received, 1)
+	go func() { f, err := receiveFd(l); got <- received{f, err} }()
+	if stderr, code := c.create("--console-socket", sock); code != 0 {
+		t.Logf("create refused: %s", stderr)
+		check()
+		return
+	}
+	var r received
+	select {
+	case r = <-got:
+	case <-time.After(cmdTimeout):
+		t.Fatal("no pty master arrived on the console socket")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.f.Close()
+	check()
+	c.must("start", nil)
+	done := make(chan string, 1)
+	go func() { b, _ := io.ReadAll(r.f); done <- string(b) }()
+	select {
+	case out := <-done:
+		t.Logf("inside: %q", out)
+	case <-time.After(cmdTimeout):
+		t.Error("the pty never reached EOF")
+	}
+	check()
+}

@@ -293,3 +293,32 @@ func TestSecurityDevConsoleSymlink(t *testing.T) {
 	}
 	check()
 }
+
+// TestSecurityStdioDevNull: stdio the runtime got as the host's /dev/null
+// reaches the process as the container's /dev/null; through
+// /proc/self/fd/0 a root process could otherwise chmod or chown the
+// host's node. Checked without trying it: the two must be one inode.
+func TestSecurityStdioDevNull(t *testing.T) {
+	const probe = "stat -L -c %d:%i /proc/self/fd/0 /dev/null"
+	same := func(t *testing.T, what, out string) {
+		t.Helper()
+		f := strings.Fields(out)
+		if len(f) != 2 || f[0] != f[1] {
+			t.Errorf("%s: stdin and /dev/null are %q, want one inode (the container's)", what, out)
+		}
+	}
+	t.Run("run", func(t *testing.T) {
+		c := newCtr(t, "sh", "-c", probe)
+		same(t, "run", c.mustRun())
+	})
+	t.Run("exec", func(t *testing.T) {
+		c := newCtr(t, "sleep", "1000")
+		c.mustCreate()
+		c.must("start", nil)
+		out, stderr, code := c.do("exec", nil, "sh", "-c", probe)
+		if code != 0 {
+			t.Fatalf("exec: exit %d: %s", code, stderr)
+		}
+		same(t, "exec", out)
+	})
+}

@@ -44,6 +44,15 @@ func TestSecurityProcSelfFd(t *testing.T) {
 			t.Errorf("fds in the container after start: %q, want %q", out, want)
 		}
 	})
+	t.Run("exec", func(t *testing.T) {
+		c := newCtr(t, "sleep", "1000")
+		c.mustCreate()
+		c.must("start", nil)
+		out, stderr, code := c.do("exec", nil, "ls", "/proc/self/fd")
+		if code != 0 || out != want {
+			t.Errorf("fds of an exec'd process: exit %d, stdout %q, stderr %q; want %q", code, out, stderr, want)
+		}
+	})
 }
 
 // TestSecurityCwdOutside: a cwd that climbs or links out of the rootfs

@@ -331,3 +331,27 @@ func TestSecurityStdioDevNull(t *testing.T) {
 		same(t, "exec", out)
 	})
 }
+
+// TestSecuritySysctlRedirect: the runtime's writes to /proc must land on
+// the procfs file they name. Here the config mounts a directory over
+// /proc/sys/net whose ipv4/ip_forward links to /proc/sys/kernel/hostname
+// (harmless: the container's own UTS namespace); were it core_pattern,
+// a redirected sysctl write would change the host (CVE-2025-52881 class).
+// Refusing the mount or the write is fine; writing the hostname is not.
+func TestSecuritySysctlRedirect(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "ipv4"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/proc/sys/kernel/hostname", filepath.Join(dir, "ipv4", "ip_forward")); err != nil {
+		t.Fatal(err)
+	}
+	c := newCtr(t, "hostname")
+	c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: "/proc/sys/net", Type: "bind", Source: dir, Options: []string{"rbind"}})
+	c.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+	out, stderr, code := c.run()
+	t.Logf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	if code == 0 && out != "tupper-test\n" {
+		t.Errorf("the sysctl write followed a symlink out of procfs: hostname is %q, want tupper-test", out)
+	}
+}

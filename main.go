@@ -107,6 +107,7 @@ func newApp(g *globals) *cli.App {
 			createCommand(g), startCommand(g), runCommand(g), stateCommand(g), killCommand(g),
 			deleteCommand(g), listCommand(g), specCommand(), featuresCommand(),
 			pauseCommand(g), resumeCommand(g), psCommand(g), updateCommand(g), eventsCommand(g),
+			execCommand(g),
 		},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run() reports errors

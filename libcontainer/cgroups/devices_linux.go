@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"fmt"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -84,7 +85,14 @@ func (m *v1Manager) setDevices(r *specs.LinuxResources) error {
 	if err := checkDevices(r); err != nil {
 		return err
 	}
-	for i, rule := range deviceRules(r) {
+	rules := deviceRules(r)
+	// Rewriting starts with "deny all": between that write and the allows
+	// the container can open no device, not even /dev/null. An update
+	// that keeps the rules must not do that to a running container.
+	if cur, err := read(dir, "devices.list"); err == nil && sameExceptions(cur, rules) {
+		return nil
+	}
+	for i, rule := range rules {
 		file := "devices.deny"
 		if rule.Allow {
 			file = "devices.allow"
@@ -98,4 +106,58 @@ func (m *v1Manager) setDevices(r *specs.LinuxResources) error {
 		}
 	}
 	return nil
+}
+
+// sameExceptions tells whether devices.list (list) is what writing rules,
+// which start with "deny all", would leave: the kernel keeps one exception
+// per type and major:minor, merging access on allow and removing it on deny.
+func sameExceptions(list string, rules []specs.LinuxDeviceCgroup) bool {
+	if len(rules) == 0 || rules[0].Allow || (rules[0].Type != "a" && rules[0].Type != "") {
+		return false
+	}
+	want := map[string]string{} // "c 1:3" -> access letters
+	for _, rule := range rules[1:] {
+		f := strings.Fields(ruleString(rule))
+		if f[0] == "a" {
+			return false // an "a" rule resets the default; not simulated
+		}
+		key := f[0] + " " + f[1]
+		if rule.Allow {
+			want[key] = mergeAccess(want[key], f[2], true)
+		} else if acc := mergeAccess(want[key], f[2], false); acc == "" {
+			delete(want, key)
+		} else {
+			want[key] = acc
+		}
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		got[f[0]+" "+f[1]] = mergeAccess("", f[2], true)
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeAccess adds (or removes) access letters, returned in "rwm" order.
+func mergeAccess(have, change string, add bool) string {
+	out := ""
+	for _, c := range "rwm" {
+		in := strings.ContainsRune(have, c)
+		ch := strings.ContainsRune(change, c)
+		if (add && (in || ch)) || (!add && in && !ch) {
+			out += string(c)
+		}
+	}
+	return out
 }

@@ -129,3 +129,41 @@ func TestDeviceRuleErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSameExceptions(t *testing.T) {
+	major, minor := int64(1), int64(3)
+	rules := deviceRules(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "r"},
+		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "w"},
+	}})
+	var list []string
+	merged := map[string]string{}
+	var order []string
+	for _, r := range rules[1:] {
+		f := strings.Fields(ruleString(r))
+		k := f[0] + " " + f[1]
+		if _, ok := merged[k]; !ok {
+			order = append(order, k)
+		}
+		merged[k] = mergeAccess(merged[k], f[2], true)
+	}
+	for _, k := range order {
+		list = append(list, k+" "+merged[k])
+	}
+	full := strings.Join(list, "\n")
+	for _, tc := range []struct {
+		name, list string
+		want       bool
+	}{
+		{"what the rules leave", full, true},
+		{"the host default", "a *:* rwm", false},
+		{"one rule missing", strings.Join(list[1:], "\n"), false},
+		{"access differs", strings.Replace(full, "c 1:3 rwm", "c 1:3 r", 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sameExceptions(tc.list, rules); got != tc.want {
+				t.Errorf("sameExceptions = %v, want %v\nlist:\n%s", got, tc.want, tc.list)
+			}
+		})
+	}
+}

@@ -14,8 +14,8 @@ import (
 // used as they are; if not specified, the runtime MAY choose any appropriate
 // cgroup path" -runtime-spec config-linux.md. Like the cgroupfs drivers of
 // the peers, an absolute path is taken from the root of each hierarchy, a
-// relative one from the runtime's own cgroup there (/proc/self/cgroup), and
-// an empty one means the relative path id.
+// relative one from the runtime's own cgroup there (/proc/self/cgroup; on a
+// pure v2 host from its parent), and an empty one means the relative path id.
 func New(cgroupsPath, id string) (Manager, error) {
 	p := prober{root: "/sys/fs/cgroup", proc: "/proc", fsType: statfsType}
 	return p.newManager(cgroupsPath, id)
@@ -41,6 +41,12 @@ func (h *host) manager(cgroupsPath, id string) (Manager, error) {
 		var err error
 		if own, err = ownCgroups(h.proc); err != nil {
 			return nil, fmt.Errorf("read own cgroup: %w", err)
+		}
+		if h.pureV2() {
+			// The runtime's own cgroup holds processes, and under cgroup
+			// v2's "no internal processes" rule its children could get no
+			// controllers; its parent is the base, as in runc's v2 driver.
+			own[""] = filepath.Dir(own[""])
 		}
 	}
 	var unified string

@@ -60,6 +60,13 @@ func (m *v2Manager) create() error {
 }
 
 func (m *v2Manager) enableControllers(level string) {
+	// A level with processes of its own cannot give its children domain
+	// controllers, and enabling the threaded ones alone would turn it
+	// "domain threaded" and its new child "domain invalid", where no
+	// process can be started: leave such a level alone.
+	if procs, err := read(level, "cgroup.procs"); err != nil || strings.TrimSpace(procs) != "" {
+		return
+	}
 	avail, err := read(level, "cgroup.controllers")
 	if err != nil {
 		return

@@ -41,7 +41,9 @@ func (in *initState) setupConsole() error {
 			return fmt.Errorf("process.consoleSize: %w", err)
 		}
 	}
-	if _, err := os.Lstat("/dev/console"); err == nil {
+	// An exec'd process gets a terminal of its own; /dev/console stays the
+	// container's.
+	if _, err := os.Lstat("/dev/console"); err == nil && !in.cfg.Exec {
 		if err := rootfs.BindConsole(slavePath); err != nil {
 			return err
 		}

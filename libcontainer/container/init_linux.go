@@ -41,7 +41,17 @@ func Init() {
 	in.ch = newChannel(in.sync)
 	os.Clearenv()
 
-	if err := in.guard(in.setup); err != nil {
+	m, err := in.ch.expect(msgConfig)
+	if err == nil {
+		in.cfg, in.spec = m.Config, m.Config.Spec
+		in.steps = append(in.steps, step{Name: "wait for config", Took: time.Since(in.began)})
+		if in.cfg.Exec {
+			err = in.guard(in.execInContainer)
+		} else {
+			err = in.guard(in.setup)
+		}
+	}
+	if err != nil {
 		_ = in.ch.send(&message{Type: msgError, Error: err.Error()})
 		os.Exit(1)
 	}
@@ -87,12 +97,6 @@ func (in *initState) step(name string, f func() error) error {
 // setup applies everything in the config except the process, in the order
 // runtime-spec's lifecycle gives, and reports ready.
 func (in *initState) setup() error {
-	m, err := in.ch.expect(msgConfig)
-	if err != nil {
-		return err
-	}
-	in.steps = append(in.steps, step{Name: "wait for config", Took: time.Since(in.began)})
-	in.cfg, in.spec = m.Config, m.Config.Spec
 	spec := in.spec
 	if in.cfg.UserNS {
 		// Become root of the new user namespace, whatever host uid we are.

@@ -16,6 +16,10 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // carry into execve and that are best reported by create: rlimits, the oom
 // score, umask and the working directory.
 func (in *initState) prepareProcess() error {
+	// Checked here, so a bad attribute or a missing LSM fails create.
+	if err := checkProcessAttrs(in.spec); err != nil {
+		return err
+	}
 	p := in.spec.Process
 	for i, rl := range p.Rlimits {
 		res, ok := rlimitResource[rl.Type]
@@ -70,13 +74,22 @@ func (in *initState) startProcess() error {
 			return err
 		}
 	}
-	p := spec.Process
+	return in.execProcess()
+}
+
+// execProcess gives the process its attributes, identity and privileges and
+// executes it; it returns only on failure.
+func (in *initState) execProcess() error {
+	p := in.spec.Process
 	env := p.Env
 	path, err := lookPath(p.Args[0], pathOf(env))
 	if err != nil {
 		return err
 	}
 	if err := applyProcessAttrs(p); err != nil {
+		return err
+	}
+	if err := applyPersonality(in.spec.Linux); err != nil {
 		return err
 	}
 	// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, so it

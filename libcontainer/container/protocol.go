@@ -70,6 +70,10 @@ type initConfig struct {
 	NoPivot      bool        `json:"no_pivot,omitempty"`
 	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
 	PreserveFDs  int         `json:"preserve_fds,omitempty"`
+	// Exec is set for `tupper exec`: the process joins a running container
+	// (the nsenter constructor did the joining) and only Spec.Process and
+	// Seccomp apply.
+	Exec bool `json:"exec,omitempty"`
 	// HostPid is the init's pid in the runtime's pid namespace, which the
 	// init cannot see from inside its own, for hooks' and agents' state.
 	HostPid int `json:"host_pid"`

@@ -257,13 +257,22 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		c.rec.Pid = m.Pid
 	}
 	// The init entered its cgroup as it started (see cgroups.Placement).
-	t := time.Now()
-	if spec.Linux != nil {
+	// The limits are written once the init has done the work it needs its
+	// own threads and memory for, as runc does: a pids.max of 1 must limit
+	// the container, not kill the Go runtime of its init.
+	applied := false
+	applyResources := func() error {
+		if applied || spec.Linux == nil {
+			return nil
+		}
+		applied = true
+		t := time.Now()
 		if err := p.mgr.Set(spec.Linux.Resources); err != nil {
 			return fmt.Errorf("apply cgroup: %w", err)
 		}
+		c.opts.debug("apply resources", t)
+		return nil
 	}
-	c.opts.debug("place in cgroup", t)
 	p.cfg.HostPid = p.pid
 	if err := p.ch.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
 		return p.fail(err)
@@ -275,6 +284,9 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		}
 		switch m.Type {
 		case msgHooks:
+			if err := applyResources(); err != nil {
+				return err
+			}
 			if err := runCreateRuntimeHooks(c, spec); err != nil {
 				return err
 			}
@@ -288,7 +300,7 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 			for _, s := range m.Steps {
 				c.opts.Log.Debug("init: "+s.Name, "took", s.Took.String())
 			}
-			return nil
+			return applyResources()
 		default:
 			return fmt.Errorf("unexpected message from init: got %q, want %q", m.Type, msgReady)
 		}
@@ -312,7 +324,11 @@ func compileSeccomp(c *Created, spec *specs.Spec) (*seccomp.Program, error) {
 	if spec.Linux == nil || spec.Linux.Seccomp == nil {
 		return nil, nil
 	}
-	prog, err := seccomp.Compile(spec.Linux.Seccomp, filepath.Join(c.opts.Root, ".seccomp-cache"))
+	return compileSeccompFor(c.opts, spec.Linux.Seccomp)
+}
+
+func compileSeccompFor(o *Options, s *specs.LinuxSeccomp) (*seccomp.Program, error) {
+	prog, err := seccomp.Compile(s, filepath.Join(o.Root, ".seccomp-cache"))
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}

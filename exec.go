@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tupper-runtime/tupper/libcontainer/container"
+)
+
+func execCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "exec",
+		Usage:     "run a new process in a running container",
+		ArgsUsage: "<container-id> <command> [args...]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "a process.json describing the process"},
+			&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
+			&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
+			&cli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
+			&cli.StringFlag{Name: "process-label", Usage: "SELinux label of the process"},
+			&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile of the process"},
+			&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
+			&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+			&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
+			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
+			&cli.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container's cgroup"},
+			&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if err := checkArgs(ctx, 1, -1); err != nil {
+				return err
+			}
+			id := ctx.Args().First()
+			if n := ctx.Int("preserve-fds"); n < 0 {
+				return fmt.Errorf("exec %s: --preserve-fds %d: must not be negative", id, n)
+			}
+			c, err := container.Load(g.opts, id)
+			if err != nil {
+				return fmt.Errorf("exec %s: %w", id, err)
+			}
+			defer c.Close()
+			f := &container.ExecFlags{
+				Args:           ctx.Args().Tail(),
+				Cwd:            ctx.String("cwd"),
+				Env:            ctx.StringSlice("env"),
+				User:           ctx.String("user"),
+				AdditionalGids: ctx.StringSlice("additional-gids"),
+				ProcessLabel:   ctx.String("process-label"),
+				AppArmor:       ctx.String("apparmor"),
+				NoNewPrivs:     ctx.Bool("no-new-privs"),
+				Caps:           ctx.StringSlice("cap"),
+			}
+			if ctx.IsSet("tty") {
+				t := ctx.Bool("tty")
+				f.Tty = &t
+			}
+			p, err := c.ExecProcess(ctx.String("process"), f)
+			if err != nil {
+				return fmt.Errorf("exec %s: %w", id, err)
+			}
+			code, err := c.Exec(&container.ExecOptions{
+				Process:       p,
+				ConsoleSocket: ctx.String("console-socket"),
+				Detach:        ctx.Bool("detach"),
+				PidFile:       ctx.String("pid-file"),
+				PreserveFDs:   ctx.Int("preserve-fds"),
+				SubCgroup:     ctx.String("cgroup"),
+				IgnorePaused:  ctx.Bool("ignore-paused"),
+			})
+			if err != nil {
+				return fmt.Errorf("exec %s: %w", id, err)
+			}
+			if code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	}
+}

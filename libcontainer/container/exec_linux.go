@@ -1,0 +1,270 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
+	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+	"github.com/tupper-runtime/tupper/libcontainer/state"
+)
+
+// ExecOptions are the flags of exec that are not about the process.
+type ExecOptions struct {
+	Process       *specs.Process
+	ConsoleSocket string
+	Detach        bool
+	PidFile       string
+	PreserveFDs   int
+	SubCgroup     string // --cgroup: a sub-cgroup of the container's
+	IgnorePaused  bool
+}
+
+// Exec runs a new process in the running container c: in every namespace
+// of its init, in its cgroup, with the attributes of eo.Process. In the
+// foreground it waits and returns the exit code (128+N for signal N),
+// forwarding signals; with Detach it returns once the process runs.
+func (c *Container) Exec(eo *ExecOptions) (int, error) {
+	switch st := c.Status(); st {
+	case StatusRunning, StatusCreated:
+	case StatusPaused:
+		if !eo.IgnorePaused {
+			return 1, fmt.Errorf("cannot exec in a paused container (use --ignore-paused): %w", ErrWrongState)
+		}
+	default:
+		return 1, fmt.Errorf("cannot exec in a %s container: %w", st, ErrWrongState)
+	}
+	if eo.Process.Terminal && eo.ConsoleSocket == "" && eo.Detach {
+		return 1, errors.New("process.terminal is set: give --console-socket to receive the terminal")
+	}
+	pidfd, err := c.openInit()
+	if err != nil {
+		return 1, err
+	}
+	defer unix.Close(pidfd)
+
+	var sigs chan os.Signal
+	if !eo.Detach {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return 1, err
+		}
+		sigs = make(chan os.Signal, 64)
+		signal.Notify(sigs)
+		defer signal.Stop(sigs)
+	}
+	p, err := c.spawnExec(eo)
+	if err != nil {
+		return 1, err
+	}
+	// The lock is not needed while the process runs.
+	c.Close()
+	if eo.PidFile != "" {
+		if err := state.WriteFileAtomic(eo.PidFile, []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
+			return 1, fmt.Errorf("pid-file: %w", err)
+		}
+	}
+	if eo.Detach {
+		return 0, nil
+	}
+	code := supervise(p.pid, sigs, p.tty)
+	if p.tty != nil {
+		p.tty.finish()
+	}
+	return code, nil
+}
+
+// execProcess is the parent's handle on an exec'd process being set up.
+type execChild struct {
+	pid int
+	tty *relay
+}
+
+// spawnExec starts `tupper init` in exec mode. The nsenter constructor
+// enters the cgroup, joins every namespace of the container's init (the
+// user namespace first) and forks, so the pid and time namespaces apply.
+func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("exec socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "exec-parent")
+	child := os.NewFile(uintptr(fds[1]), "exec-child")
+	defer parent.Close()
+	defer child.Close()
+
+	extra := make([]*os.File, 0, eo.PreserveFDs+8)
+	for i := 0; i < eo.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd"))
+	}
+	env := make([]string, 0, 3)
+	add := func(name string, f *os.File) {
+		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, f)
+	}
+	req := &nsenter.Request{SyncFD: 3 + len(extra), Fork: true}
+	add(envSyncFD, child)
+
+	var console *os.File
+	switch {
+	case eo.ConsoleSocket != "":
+		conn, err := net.Dial("unix", eo.ConsoleSocket)
+		if err != nil {
+			return nil, fmt.Errorf("connect to console socket: %w", err)
+		}
+		f, err := conn.(*net.UnixConn).File()
+		conn.Close()
+		if err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		defer f.Close()
+		add(envConsoleFD, f)
+	case eo.Process.Terminal:
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("console socketpair: %w", err)
+		}
+		console = os.NewFile(uintptr(pair[0]), "console")
+		theirs := os.NewFile(uintptr(pair[1]), "console-init")
+		defer theirs.Close()
+		add(envConsoleFD, theirs)
+	}
+
+	attr := &syscall.SysProcAttr{}
+	if mgr := c.execCgroup(eo.SubCgroup); mgr != nil {
+		placement, err := mgr.Placement()
+		if err != nil {
+			return nil, fmt.Errorf("cgroup: %w", err)
+		}
+		defer placement.Close()
+		for _, f := range placement.Tasks {
+			req.Cgroups = append(req.Cgroups, 3+len(extra))
+			extra = append(extra, f)
+		}
+		if placement.CloneFD >= 0 {
+			attr.UseCgroupFD = true
+			attr.CgroupFD = placement.CloneFD
+		}
+	}
+	req.Joins = c.joins()
+	env = append(env, nsenter.EnvName+"="+req.Encode())
+
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", Args: []string{"tupper", "init"}, Env: env,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		ExtraFiles: extra, SysProcAttr: attr,
+	}
+	err = cmd.Start()
+	// Only the child may hold its end now: EOF on ours is the signal that
+	// the process was executed.
+	child.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start exec process: %w", err)
+	}
+	ch := newChannel(parent)
+	m, err := ch.expect(msgPid)
+	_ = cmd.Wait() // the intermediate exits once it reported
+	if err != nil {
+		if errors.Is(err, errInitGone) {
+			return nil, errors.New("exec process exited before joining the container")
+		}
+		return nil, err
+	}
+	x := &execChild{pid: m.Pid}
+	fail := func(err error) (*execChild, error) {
+		_ = unix.Kill(x.pid, unix.SIGKILL)
+		return nil, err
+	}
+	cfg := &initConfig{
+		ID: c.rec.ID, Exec: true, HostPid: x.pid, PreserveFDs: eo.PreserveFDs,
+		Bundle: c.rec.Bundle, Spec: &specs.Spec{Process: eo.Process},
+	}
+	if spec := c.rec.Config; spec != nil && spec.Linux != nil && spec.Linux.Seccomp != nil {
+		// The container's profile applies to every process in it.
+		prog, err := compileSeccompFor(c.opts, spec.Linux.Seccomp)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Seccomp = prog
+	}
+	if err := ch.send(&message{Type: msgConfig, Config: cfg}); err != nil {
+		return fail(err)
+	}
+	if _, err := ch.expect(msgReady); err != nil {
+		if errors.Is(err, errInitGone) {
+			err = errors.New("exec process exited before reporting")
+		}
+		return fail(err)
+	}
+	if console != nil {
+		if x.tty, err = startRelay(console); err != nil {
+			return fail(err)
+		}
+	}
+	// EOF now means execve succeeded (the socket is close-on-exec); a
+	// message is the reason it failed.
+	if _, err := ch.recv(); !errors.Is(err, errInitGone) {
+		if err == nil {
+			err = errors.New("unexpected message from exec process")
+		}
+		return nil, err
+	}
+	return x, nil
+}
+
+// joins lists the init's namespaces to enter, the user namespace first so
+// the others are entered with its privileges. Namespaces the container
+// shares with the host are not listed: the exec'd process is there already.
+func (c *Container) joins() []nsenter.Join {
+	var out []nsenter.Join
+	for _, t := range []specs.LinuxNamespaceType{
+		specs.UserNamespace, specs.MountNamespace, specs.NetworkNamespace, specs.IPCNamespace,
+		specs.UTSNamespace, specs.PIDNamespace, specs.CgroupNamespace, specs.TimeNamespace,
+	} {
+		path, ok := c.rec.Namespaces[string(t)]
+		if !ok {
+			continue
+		}
+		// A namespace the container joined by path may be the caller's
+		// own; setns into the namespace one is in is harmless but for the
+		// user namespace, where the kernel refuses it.
+		if t == specs.UserNamespace && sameNamespace(path, "/proc/self/ns/user") {
+			continue
+		}
+		out = append(out, nsenter.Join{Kind: nsKind(t), Path: path})
+	}
+	return out
+}
+
+func sameNamespace(a, b string) bool {
+	var sa, sb unix.Stat_t
+	return unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// execCgroup is the container's cgroup, or its sub-cgroup for --cgroup.
+func (c *Container) execCgroup(sub string) cgroups.Manager {
+	if len(c.rec.CgroupPaths) == 0 {
+		return nil
+	}
+	paths := c.rec.CgroupPaths
+	if sub != "" {
+		paths = make(map[string]string, len(c.rec.CgroupPaths))
+		for k, v := range c.rec.CgroupPaths {
+			paths[k] = filepath.Join(v, filepath.Clean("/"+sub))
+		}
+	}
+	mgr, err := cgroups.Load(paths)
+	if err != nil {
+		return nil
+	}
+	return mgr
+}

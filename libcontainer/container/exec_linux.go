@@ -158,8 +158,15 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	req.Joins = c.joins()
 	env = append(env, nsenter.EnvName+"="+req.Encode())
 
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	exeFD := 3 + len(extra)
+	extra = append(extra, exe)
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe", Args: []string{"tupper", "init"}, Env: env,
+		Path: "/proc/self/fd/" + strconv.Itoa(exeFD), Args: []string{"tupper", "init"}, Env: env,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		ExtraFiles: extra, SysProcAttr: attr,
 	}

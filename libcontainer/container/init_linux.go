@@ -208,9 +208,8 @@ func (in *initState) writeSysctls() error {
 		return nil
 	}
 	for key, value := range in.spec.Linux.Sysctl {
-		path := "/proc/sys/" + sysctlPath(key)
-		if err := os.WriteFile(path, []byte(value), 0); err != nil {
-			return fmt.Errorf("linux.sysctl %q: write %s: %w", key, path, unwrapPath(err))
+		if err := writeProc("sys/"+sysctlPath(key), value); err != nil {
+			return fmt.Errorf("linux.sysctl %q: %w", key, err)
 		}
 	}
 	return nil

@@ -33,7 +33,7 @@ func (in *initState) prepareProcess() error {
 	}
 	if p.OOMScoreAdj != nil {
 		v := strconv.Itoa(*p.OOMScoreAdj)
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
+		if err := writeProc(strconv.Itoa(os.Getpid())+"/oom_score_adj", v); err != nil {
 			return fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
 	}
@@ -86,6 +86,12 @@ func (in *initState) execProcess() error {
 	if err != nil {
 		return err
 	}
+	// Nothing but stdio and the preserved fds may reach the process. Marked
+	// close-on-exec now, before a seccomp filter that may not know
+	// close_range (runc's old profiles) is loaded.
+	if err := unix.CloseRange(uint(3+in.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close fds: %w", err)
+	}
 	if err := applyProcessAttrs(p); err != nil {
 		return err
 	}
@@ -110,10 +116,6 @@ func (in *initState) execProcess() error {
 		if err := in.loadSeccomp(); err != nil {
 			return err
 		}
-	}
-	// Nothing but stdio and the preserved fds may reach the process.
-	if err := unix.CloseRange(uint(3+in.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close fds: %w", err)
 	}
 	err = unix.Exec(path, p.Args, env)
 	return fmt.Errorf("exec: %q: %w", p.Args[0], err)

@@ -211,8 +211,15 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		attr.UseCgroupFD = true
 		attr.CgroupFD = placement.CloneFD
 	}
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	exeFD := 3 + len(extra)
+	extra = append(extra, exe)
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        "/proc/self/fd/" + strconv.Itoa(exeFD),
 		Args:        []string{"tupper", "init"},
 		Env:         env,
 		Stdin:       orDefault(co.Stdin, os.Stdin),

@@ -17,6 +17,7 @@
 #endif
 
 #define ENV_NAME "_TUPPER_NSENTER"
+#define MAX_JOINS 8
 
 static int sync_fd = -1;
 
@@ -73,6 +74,8 @@ void tupper_nsenter(void)
 		_exit(1);
 
 	int do_fork = 0, unshare_flags = 0;
+	struct { int fd; const char *kind, *path; } joins[MAX_JOINS];
+	int njoins = 0;
 	char offsets[256] = "";
 	size_t off_len = 0;
 
@@ -97,16 +100,19 @@ void tupper_nsenter(void)
 				report("join cgroup: write tasks: %s", strerr(errno));
 			close(fd);
 		} else if (strncmp(line, "join=", 5) == 0) {
+			// Every path is opened before any is joined: once in the
+			// container's mount namespace, /proc is the container's.
 			char *kind = line + 5, *path = strchr(kind, ':');
-			if (path == NULL)
+			if (path == NULL || njoins == MAX_JOINS)
 				report("nsenter: malformed join %s", kind);
 			*path++ = '\0';
 			int fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				report("join %s namespace %s: open: %s", kind, path, strerr(errno));
-			if (setns(fd, ns_flag(kind)) < 0)
-				report("join %s namespace %s: %s", kind, path, strerr(errno));
-			close(fd);
+			joins[njoins].fd = fd;
+			joins[njoins].kind = kind;
+			joins[njoins].path = path;
+			njoins++;
 		} else if (strncmp(line, "unshare=", 8) == 0) {
 			unshare_flags = atoi(line + 8);
 		} else if (strncmp(line, "offset=", 7) == 0) {
@@ -116,6 +122,11 @@ void tupper_nsenter(void)
 		} else if (strcmp(line, "fork") == 0) {
 			do_fork = 1;
 		}
+	}
+	for (int i = 0; i < njoins; i++) {
+		if (setns(joins[i].fd, ns_flag(joins[i].kind)) < 0)
+			report("join %s namespace %s: %s", joins[i].kind, joins[i].path, strerr(errno));
+		close(joins[i].fd);
 	}
 	free(spec);
 

@@ -33,7 +33,7 @@ func Finalize(cfg *Config) error {
 			}
 		}
 	}
-	if err := reopenDevNull(); err != nil {
+	if err := ReopenDevNull(); err != nil {
 		return fmt.Errorf("reopen /dev/null for stdio: %w", err)
 	}
 	if lin := spec.Linux; lin != nil {
@@ -161,11 +161,11 @@ func remountRootReadonly() error {
 	return unix.Mount("", "/", "", uintptr(flags), "")
 }
 
-// reopenDevNull replaces stdio descriptors open on the host's /dev/null with
+// ReopenDevNull replaces stdio descriptors open on the host's /dev/null with
 // the container's, as runc does: through /proc/self/fd the container could
 // otherwise reach (and, as root without a user namespace, chmod) the host's
 // node. An image whose /dev/null is not a real node keeps what it has.
-func reopenDevNull() error {
+func ReopenDevNull() error {
 	null, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil

@@ -119,7 +119,11 @@ func sameExceptions(list string, rules []specs.LinuxDeviceCgroup) bool {
 	for _, rule := range rules[1:] {
 		f := strings.Fields(ruleString(rule))
 		if f[0] == "a" {
-			return false // an "a" rule resets the default; not simulated
+			if rule.Allow {
+				return false // "allow all" flips the default; not simulated
+			}
+			want = map[string]string{} // "deny all" again: no exceptions
+			continue
 		}
 		key := f[0] + " " + f[1]
 		if rule.Allow {

@@ -133,13 +133,14 @@ func TestDeviceRuleErrors(t *testing.T) {
 func TestSameExceptions(t *testing.T) {
 	major, minor := int64(1), int64(3)
 	rules := deviceRules(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"}, // runc's default config starts so
 		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "r"},
 		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "w"},
 	}})
 	var list []string
 	merged := map[string]string{}
 	var order []string
-	for _, r := range rules[1:] {
+	for _, r := range rules[2:] {
 		f := strings.Fields(ruleString(r))
 		k := f[0] + " " + f[1]
 		if _, ok := merged[k]; !ok {

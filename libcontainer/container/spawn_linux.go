@@ -337,7 +337,7 @@ func compileSeccomp(c *Created, spec *specs.Spec) (*seccomp.Program, error) {
 func compileSeccompFor(o *Options, s *specs.LinuxSeccomp) (*seccomp.Program, error) {
 	prog, err := seccomp.Compile(s, filepath.Join(o.Root, ".seccomp-cache"))
 	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: %w", err)
+		return nil, err // its errors name the field already
 	}
 	return prog, nil
 }

@@ -22,8 +22,7 @@ func Get() *features.Features {
 		Hooks: []string{
 			"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 		},
-		// Options rootfs applies itself; idmap and ridmap are left out until
-		// idmapped mounts are implemented.
+		// Options rootfs applies itself, idmap and ridmap included.
 		MountOptions: rootfs.SupportedOptions(),
 		Linux: &features.Linux{
 			Namespaces:   namespaces,
@@ -35,7 +34,7 @@ func Get() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: ptr(false)},
 			Selinux:         &features.Selinux{Enabled: ptr(false)},
 			IntelRdt:        &features.IntelRdt{Enabled: ptr(false)},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(false)}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(true)}},
 			NetDevices:      &features.NetDevices{Enabled: ptr(false)},
 		},
 	}

@@ -42,16 +42,11 @@ func TestGet(t *testing.T) {
 		"remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "relatime",
 		"norelatime", "strictatime", "nostrictatime", "lazytime", "nolazytime", "bind", "rbind",
 		"silent", "loud", "iversion", "noiversion", "shared", "slave", "private", "unbindable",
-		"rshared", "rslave", "rprivate", "runbindable",
+		"rshared", "rslave", "rprivate", "runbindable", "idmap", "ridmap",
 	}
 	for _, opt := range want {
 		if !slices.Contains(back.MountOptions, opt) {
 			t.Errorf("mountOptions lacks %q", opt)
-		}
-	}
-	for _, opt := range []string{"idmap", "ridmap"} {
-		if slices.Contains(back.MountOptions, opt) {
-			t.Errorf("mountOptions has unsupported %q", opt)
 		}
 	}
 	l := back.Linux
@@ -65,7 +60,7 @@ func TestGet(t *testing.T) {
 		{"cgroup.rdma", l.Cgroup.Rdma, true}, {"seccomp.enabled", l.Seccomp.Enabled, false},
 		{"apparmor.enabled", l.Apparmor.Enabled, false}, {"selinux.enabled", l.Selinux.Enabled, false},
 		{"intelRdt.enabled", l.IntelRdt.Enabled, false},
-		{"mountExtensions.idmap.enabled", l.MountExtensions.IDMap.Enabled, false},
+		{"mountExtensions.idmap.enabled", l.MountExtensions.IDMap.Enabled, true},
 		{"netDevices.enabled", l.NetDevices.Enabled, false},
 	}
 	for _, b := range bools {

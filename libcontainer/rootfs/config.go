@@ -19,4 +19,10 @@ type Config struct {
 	// NoPivot replaces pivot_root with MS_MOVE of the rootfs onto "/" and
 	// chroot, for roots where pivot_root cannot work (a ramdisk).
 	NoPivot bool
+	// Idmapped maps the index in Spec.Mounts of an idmapped mount to an fd of
+	// its detached, already idmapped tree, made by PrepareIdmapped in the
+	// runtime (a container's init in a user namespace cannot make it).
+	// Mount attaches each and closes them all. Mounts left out are made by
+	// Mount itself.
+	Idmapped map[int]int
 }

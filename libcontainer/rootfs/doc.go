@@ -16,5 +16,12 @@
 // is missing), and mounts are made through /proc/self/fd/N of an O_PATH
 // descriptor, so a symlink in the image can never send a mount to the host.
 //
+// Idmapped mounts (idmap, ridmap) are cloned with open_tree, mapped with
+// mount_setattr(MOUNT_ATTR_IDMAP) and attached with move_mount. The kernel
+// lets only a process privileged over the source's filesystem map it, which
+// an init in a user namespace is not: for such a container the runtime calls
+// PrepareIdmapped before the init starts and hands the trees over in
+// Config.Idmapped.
+//
 // It does not own namespaces, cgroups, hooks or the pty itself.
 package rootfs

@@ -36,9 +36,16 @@ func Mount(cfg *Config) error {
 		return fmt.Errorf("open rootfs %s: %w", cfg.Rootfs, err)
 	}
 	defer r.close()
-	env := mountEnv{bundle: cfg.Bundle, cgroupNS: hasNamespace(spec, specs.CgroupNamespace)}
+	env := mountEnv{
+		spec: spec, bundle: cfg.Bundle, cgroupNS: hasNamespace(spec, specs.CgroupNamespace),
+		prepared: make(map[int]int, len(cfg.Idmapped)), userns: usernsSet{},
+	}
+	for i, fd := range cfg.Idmapped {
+		env.prepared[i] = fd
+	}
+	defer env.close()
 	for i := range spec.Mounts {
-		if err := r.mountEntry(&env, &spec.Mounts[i]); err != nil {
+		if err := r.mountEntry(&env, i, &spec.Mounts[i]); err != nil {
 			return err
 		}
 	}
@@ -57,8 +64,19 @@ func Mount(cfg *Config) error {
 
 // mountEnv is what mounting one entry needs beyond the entry itself.
 type mountEnv struct {
+	spec     *specs.Spec
 	bundle   string
-	cgroupNS bool // the container has its own cgroup namespace
+	cgroupNS bool        // the container has its own cgroup namespace
+	prepared map[int]int // idmapped trees from Config.Idmapped not yet attached
+	userns   usernsSet   // user namespaces made for idmapped mounts
+}
+
+// close releases what Mount was given or made and did not use.
+func (e *mountEnv) close() {
+	for _, fd := range e.prepared {
+		unix.Close(fd)
+	}
+	e.userns.close()
 }
 
 func prepareRoot(cfg *Config) error {
@@ -105,16 +123,17 @@ func privatizeParent(p string) error {
 	}
 }
 
-func (r *root) mountEntry(env *mountEnv, m *specs.Mount) error {
+func (r *root) mountEntry(env *mountEnv, i int, m *specs.Mount) error {
 	o, err := parseOptions(m.Options)
-	if err == nil && (o.idmap || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0) {
-		// MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the filesystem's user
-		// namespace, which init inside the container's does not have.
-		err = errors.New("idmapped mounts are not supported")
+	idmapped := err == nil && isIdmapped(m, o)
+	if idmapped {
+		err = checkIdmapType(m, o)
 	}
 	bind := o.flags&unix.MS_BIND != 0 || m.Type == "bind"
 	if err == nil {
 		switch {
+		case idmapped:
+			err = r.idmapMount(env, i, m, o)
 		case bind:
 			err = r.bindMount(env, m, o)
 		case m.Type == "cgroup":
@@ -133,10 +152,7 @@ func (r *root) mountEntry(env *mountEnv, m *specs.Mount) error {
 }
 
 func (r *root) bindMount(env *mountEnv, m *specs.Mount, o mountOptions) error {
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(env.bundle, src)
-	}
+	src := bindSource(env.bundle, m.Source)
 	var st unix.Stat_t
 	if err := unix.Stat(src, &st); err != nil {
 		return fmt.Errorf("stat source: %w", err)

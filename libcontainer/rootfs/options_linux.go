@@ -17,6 +17,7 @@ type mountOptions struct {
 	attrClr     uint64  // MOUNT_ATTR_* cleared recursively
 	copyUp      bool    // tmpcopyup
 	idmap       bool    // idmap or ridmap
+	ridmap      bool    // ridmap: the mapping applies to every mount of the tree
 }
 
 type flagOption struct {
@@ -166,8 +167,10 @@ func parseOptions(options []string) (mountOptions, error) {
 		case "":
 		case "tmpcopyup":
 			o.copyUp = true
-		case "idmap", "ridmap":
+		case "idmap":
 			o.idmap = true
+		case "ridmap":
+			o.idmap, o.ridmap = true, true
 		default:
 			if data.Len() > 0 {
 				data.WriteByte(',')
@@ -198,10 +201,9 @@ func rootPropagation(value string) (uintptr, error) {
 }
 
 // SupportedOptions lists, sorted, every mount option Mount understands itself
-// (anything else is filesystem data), for the features document. idmap and
-// ridmap are not among them: Mount rejects idmapped mounts.
+// (anything else is filesystem data), for the features document.
 func SupportedOptions() []string {
-	out := make([]string, 0, len(flagOptions)+len(propagationOptions)+len(recursiveOptions)+len(recursiveAtime)+1)
+	out := make([]string, 0, len(flagOptions)+len(propagationOptions)+len(recursiveOptions)+len(recursiveAtime)+3)
 	for k := range flagOptions {
 		out = append(out, k)
 	}
@@ -214,7 +216,7 @@ func SupportedOptions() []string {
 	for k := range recursiveAtime {
 		out = append(out, k)
 	}
-	out = append(out, "tmpcopyup")
+	out = append(out, "tmpcopyup", "idmap", "ridmap")
 	slices.Sort(out)
 	return out
 }

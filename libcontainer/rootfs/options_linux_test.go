@@ -108,7 +108,7 @@ func TestParseOptionsKnowsSpecOptions(t *testing.T) {
 			if err != nil || data != "" {
 				t.Errorf("ParseOptions(%q): data %q, err %v", opt, data, err)
 			}
-			if opt != "idmap" && opt != "ridmap" && !slices.Contains(supported, opt) {
+			if !slices.Contains(supported, opt) {
 				t.Errorf("SupportedOptions() lacks %q", opt)
 			}
 		})
@@ -121,6 +121,7 @@ func TestParseOptionsRecursive(t *testing.T) {
 		options          []string
 		attrSet, attrClr uint64
 		copyUp, idmap    bool
+		ridmap           bool
 	}{
 		{name: "rro", options: []string{"rro"}, attrSet: unix.MOUNT_ATTR_RDONLY},
 		{name: "rro then rrw", options: []string{"rro", "rrw"}, attrClr: unix.MOUNT_ATTR_RDONLY},
@@ -134,7 +135,9 @@ func TestParseOptionsRecursive(t *testing.T) {
 		{name: "ratime is relatime", options: []string{"ratime"}, attrSet: unix.MOUNT_ATTR_RELATIME, attrClr: unix.MOUNT_ATTR__ATIME},
 		{name: "rnodiratime", options: []string{"rnodiratime", "rdev"}, attrSet: unix.MOUNT_ATTR_NODIRATIME, attrClr: unix.MOUNT_ATTR_NODEV},
 		{name: "tmpcopyup", options: []string{"tmpcopyup"}, copyUp: true},
-		{name: "ridmap", options: []string{"ridmap"}, idmap: true},
+		{name: "idmap", options: []string{"idmap"}, idmap: true},
+		{name: "ridmap", options: []string{"ridmap"}, idmap: true, ridmap: true},
+		{name: "idmap with ridmap", options: []string{"rbind", "idmap", "ridmap"}, idmap: true, ridmap: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,9 +145,9 @@ func TestParseOptionsRecursive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.attrSet != tt.attrSet || o.attrClr != tt.attrClr || o.copyUp != tt.copyUp || o.idmap != tt.idmap {
-				t.Errorf("got set %#x clr %#x copyUp %v idmap %v, want %#x %#x %v %v",
-					o.attrSet, o.attrClr, o.copyUp, o.idmap, tt.attrSet, tt.attrClr, tt.copyUp, tt.idmap)
+			if o.attrSet != tt.attrSet || o.attrClr != tt.attrClr || o.copyUp != tt.copyUp || o.idmap != tt.idmap || o.ridmap != tt.ridmap {
+				t.Errorf("got set %#x clr %#x copyUp %v idmap %v ridmap %v, want %#x %#x %v %v %v",
+					o.attrSet, o.attrClr, o.copyUp, o.idmap, o.ridmap, tt.attrSet, tt.attrClr, tt.copyUp, tt.idmap, tt.ridmap)
 			}
 		})
 	}

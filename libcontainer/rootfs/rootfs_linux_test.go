@@ -21,6 +21,9 @@ const (
 	helperStage = "TUPPER_ROOTFS_TEST_STAGE" // "outer" before entering a user namespace
 	helperInput = "TUPPER_ROOTFS_TEST_INPUT" // path of the JSON testInput
 	helperNS    = "TUPPER_ROOTFS_TEST_HOST_MNTNS"
+	// helperIdmapped lists "index=fd" pairs: idmapped trees the outer stage
+	// prepared for the inner one, as the runtime does for the init.
+	helperIdmapped = "TUPPER_ROOTFS_TEST_IDMAPPED"
 )
 
 // testInput is what the parent prepared for the child.
@@ -154,6 +157,16 @@ func runHelper(name string) int {
 		return runOuter(sc, in, c)
 	}
 	cfg := in.Config
+	if cfg.Idmapped, err = parseIdmappedEnv(os.Getenv(helperIdmapped)); err != nil {
+		c.errorf("%v", err)
+		return 1
+	}
+	if sc.prepare != nil {
+		if err := sc.prepare(in); err != nil {
+			c.errorf("prepare: %v", err)
+			return 1
+		}
+	}
 	err = Mount(cfg)
 	if sc.mountErr != "" {
 		if err == nil || err.Error() != sc.mountErr {
@@ -193,13 +206,44 @@ func runOuter(sc scenario, in testInput, c *check) int {
 			return 1
 		}
 	}
-	out, err := helperCommand(sc, os.Getenv(helperInput), "inner").CombinedOutput()
+	cmd := helperCommand(sc, os.Getenv(helperInput), "inner")
+	if sc.prepared {
+		files, err := PrepareIdmapped(in.Config.Spec, in.Config.Bundle)
+		if err != nil {
+			c.errorf("PrepareIdmapped: %v", err)
+			return 1
+		}
+		var pairs []string
+		for i, f := range files {
+			pairs = append(pairs, fmt.Sprintf("%d=%d", i, 3+len(cmd.ExtraFiles)))
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			defer f.Close()
+		}
+		cmd.Env = append(cmd.Env, helperIdmapped+"="+strings.Join(pairs, ","))
+	}
+	out, err := cmd.CombinedOutput()
 	os.Stderr.Write(out)
 	if err != nil {
 		c.errorf("inner helper: %v", err)
 		return 1
 	}
 	return 0
+}
+
+// parseIdmappedEnv reads helperIdmapped into Config.Idmapped.
+func parseIdmappedEnv(v string) (map[int]int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	out := map[int]int{}
+	for _, pair := range strings.Split(v, ",") {
+		var i, fd int
+		if _, err := fmt.Sscanf(pair, "%d=%d", &i, &fd); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", helperIdmapped, pair, err)
+		}
+		out[i] = fd
+	}
+	return out, nil
 }
 
 // mountEntry is one line of /proc/self/mountinfo as the tests look at it.

@@ -24,14 +24,19 @@ type scenario struct {
 	build func(t *testing.T, dir, outside string) *Config
 	// prepareOuter runs in the outer mount namespace of a userns scenario.
 	prepareOuter func(in testInput) error
-	mountErr     string // Mount must fail with exactly this
-	beforePivot  func(c *check, in testInput)
-	check        func(c *check, in testInput)
-	after        func(t *testing.T, dir, outside string) // in the parent
+	// prepared: the outer stage calls PrepareIdmapped and hands the trees
+	// to the inner one, as the runtime does for an init in a user namespace.
+	prepared bool
+	// prepare runs in the child's namespaces just before Mount.
+	prepare     func(in testInput) error
+	mountErr    string // Mount must fail with exactly this
+	beforePivot func(c *check, in testInput)
+	check       func(c *check, in testInput)
+	after       func(t *testing.T, dir, outside string) // in the parent
 }
 
 func scenarios() []scenario {
-	return []scenario{
+	return append([]scenario{
 		{
 			name:        "full",
 			cloneflags:  syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC,
@@ -73,7 +78,7 @@ func scenarios() []scenario {
 			},
 			mountErr: "mount nosuchfs on /x: no such device",
 		},
-	}
+	}, idmapScenarios()...)
 }
 
 // mkRootfs makes dir/rootfs with the directories every scenario uses and

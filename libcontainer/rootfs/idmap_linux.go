@@ -39,12 +39,11 @@ import (
 type idmapping struct {
 	uid, gid []specs.LinuxIDMapping
 	path     string // a namespace to use as it is (one the container joins)
-	own      bool   // the caller's own user namespace (the container's)
 }
 
 // key identifies equal mappings, so that one namespace serves them all.
 func (m idmapping) key() string {
-	if m.path != "" || m.own {
+	if m.path != "" {
 		return "path=" + m.path
 	}
 	var b strings.Builder
@@ -65,9 +64,8 @@ func isIdmapped(m *specs.Mount, o mountOptions) bool {
 	return o.idmap || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
 }
 
-// mountIdmapping works out the mapping of idmapped mount m. inside says the
-// caller is the container's init, already in its user namespace.
-func mountIdmapping(spec *specs.Spec, m *specs.Mount, inside bool) (idmapping, error) {
+// mountIdmapping works out the mapping of idmapped mount m.
+func mountIdmapping(spec *specs.Spec, m *specs.Mount) (idmapping, error) {
 	switch {
 	case len(m.UIDMappings) > 0 && len(m.GIDMappings) > 0:
 		return idmapping{uid: m.UIDMappings, gid: m.GIDMappings}, nil
@@ -84,14 +82,10 @@ func mountIdmapping(spec *specs.Spec, m *specs.Mount, inside bool) (idmapping, e
 			if ns.Type != specs.UserNamespace {
 				continue
 			}
-			switch {
-			case inside:
-				return idmapping{own: true}, nil
-			case ns.Path != "":
+			if ns.Path != "" {
 				return idmapping{path: ns.Path}, nil
-			default:
-				return idmapping{uid: spec.Linux.UIDMappings, gid: spec.Linux.GIDMappings}, nil
 			}
+			return idmapping{uid: spec.Linux.UIDMappings, gid: spec.Linux.GIDMappings}, nil
 		}
 	}
 	return idmapping{}, errors.New("idmap: no uidMappings and gidMappings, and the container has no user namespace")
@@ -137,7 +131,12 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 		// Ours now: attached or not, it is closed here.
 		delete(env.prepared, i)
 	} else {
-		im, err := mountIdmapping(env.spec, m, true)
+		// The kernel wants CAP_SYS_ADMIN over the source's filesystem, which
+		// an init in a user namespace lacks: say so rather than EPERM.
+		if inUserNamespace() {
+			return errors.New("idmap: the runtime did not prepare this mount, and an init in a user namespace cannot make it")
+		}
+		im, err := mountIdmapping(env.spec, m)
 		if err != nil {
 			return err
 		}
@@ -145,12 +144,7 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 		if err != nil {
 			return err
 		}
-		tree, err = openIdmapped(bindSource(env.bundle, m.Source), o, userns)
-		if errors.Is(err, unix.EPERM) {
-			// The kernel wants CAP_SYS_ADMIN over the source's filesystem.
-			return fmt.Errorf("%w (an init in a user namespace needs the runtime to prepare idmapped mounts)", err)
-		}
-		if err != nil {
+		if tree, err = openIdmapped(bindSource(env.bundle, m.Source), o, userns); err != nil {
 			return err
 		}
 	}
@@ -177,6 +171,17 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 		flags &^= unix.MS_RDONLY // Finalize makes /dev read-only
 	}
 	return r.afterMount(m.Destination, flags, o)
+}
+
+// inUserNamespace tells whether we are in a user namespace other than the
+// host's, whose uid_map maps every id to itself.
+func inUserNamespace() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
 }
 
 // PrepareIdmapped makes, in the calling process, the detached idmapped
@@ -210,7 +215,7 @@ func PrepareIdmapped(spec *specs.Spec, bundle string) (_ map[int]*os.File, retEr
 		if err := checkIdmapType(m, o); err != nil {
 			return nil, fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
 		}
-		im, err := mountIdmapping(spec, m, false)
+		im, err := mountIdmapping(spec, m)
 		if err != nil {
 			return nil, fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
 		}

@@ -23,12 +23,11 @@ func TestMountIdmapping(t *testing.T) {
 	}
 	noUserns := &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}}}
 	tests := []struct {
-		name   string
-		spec   *specs.Spec
-		mount  specs.Mount
-		inside bool
-		want   idmapping
-		err    string
+		name  string
+		spec  *specs.Spec
+		mount specs.Mount
+		want  idmapping
+		err   string
 	}{
 		{name: "own mappings", spec: noUserns, mount: specs.Mount{UIDMappings: own, GIDMappings: own}, want: idmapping{uid: own, gid: own}},
 		{name: "own mappings win over the container's", spec: withUserns(""), mount: specs.Mount{UIDMappings: own, GIDMappings: own}, want: idmapping{uid: own, gid: own}},
@@ -36,13 +35,12 @@ func TestMountIdmapping(t *testing.T) {
 		{name: "gid only", spec: withUserns(""), mount: specs.Mount{GIDMappings: own}, err: "must be given together"},
 		{name: "none without user namespace", spec: noUserns, err: "no user namespace"},
 		{name: "none, nil linux", spec: &specs.Spec{}, err: "no user namespace"},
-		{name: "container's new namespace, from the runtime", spec: withUserns(""), want: idmapping{uid: ctr, gid: ctr}},
-		{name: "container's joined namespace, from the runtime", spec: withUserns("/proc/1/ns/user"), want: idmapping{path: "/proc/1/ns/user"}},
-		{name: "container's namespace, from its init", spec: withUserns(""), inside: true, want: idmapping{own: true}},
+		{name: "container's new namespace", spec: withUserns(""), want: idmapping{uid: ctr, gid: ctr}},
+		{name: "container's joined namespace", spec: withUserns("/proc/1/ns/user"), want: idmapping{path: "/proc/1/ns/user"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := mountIdmapping(tt.spec, &tt.mount, tt.inside)
+			got, err := mountIdmapping(tt.spec, &tt.mount)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want one containing %q", err, tt.err)
@@ -52,7 +50,7 @@ func TestMountIdmapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.key() != tt.want.key() || got.own != tt.want.own {
+			if got.key() != tt.want.key() {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

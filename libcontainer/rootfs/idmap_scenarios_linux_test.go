@@ -53,8 +53,7 @@ func idmapScenarios() []scenario {
 				cfg.Spec.Mounts = []specs.Mount{{Destination: "/ctr", Type: "bind", Source: "hostdata", Options: []string{"bind", "idmap"}}}
 				return cfg
 			},
-			mountErr: "bind mount hostdata on /ctr: mount_setattr MOUNT_ATTR_IDMAP: operation not permitted" +
-				" (an init in a user namespace needs the runtime to prepare idmapped mounts)",
+			mountErr: "bind mount hostdata on /ctr: idmap: the runtime did not prepare this mount, and an init in a user namespace cannot make it",
 		},
 		bad("idmap-not-bind", specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", Options: []string{"idmap"}},
 			"mount tmpfs on /t: idmap needs a bind mount (options bind or rbind)"),

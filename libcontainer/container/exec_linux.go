@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -53,14 +52,12 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	}
 	defer unix.Close(pidfd)
 
-	var sigs chan os.Signal
+	var sigs chan chan os.Signal
 	if !eo.Detach {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return 1, err
 		}
-		sigs = make(chan os.Signal, 64)
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		sigs = subscribeSignals()
 	}
 	p, err := c.spawnExec(eo)
 	if err != nil {
@@ -76,7 +73,7 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	if eo.Detach {
 		return 0, nil
 	}
-	code := supervise(p.pid, sigs, p.tty)
+	code := supervise(p.pid, <-sigs, p.tty)
 	if p.tty != nil {
 		p.tty.finish()
 	}

@@ -16,27 +16,12 @@ import (
 // returns the exit code (128+N when the process was killed by signal N).
 // Unless keep, the container is deleted after it exits.
 func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, error) {
-	var sigs chan os.Signal
-	waitSubscribed := func() {}
+	var sigs chan chan os.Signal
 	if !detach {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return 1, err
 		}
-		// Subscribing to every signal costs about a millisecond (a handoff
-		// with the runtime's signal thread per signal), so it runs beside
-		// create; start waits for it, so no signal meant for the process
-		// is lost once the process exists.
-		sigs = make(chan os.Signal, 64)
-		subscribed := make(chan struct{})
-		go func() {
-			signal.Notify(sigs)
-			close(subscribed)
-		}()
-		defer func() {
-			<-subscribed
-			signal.Stop(sigs)
-		}()
-		waitSubscribed = func() { <-subscribed }
+		sigs = subscribeSignals()
 	}
 	co.ForegroundTTY = !detach
 	c, err := Create(o, id, co)
@@ -51,7 +36,6 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 			return 1, err
 		}
 	}
-	waitSubscribed()
 	t := time.Now()
 	if err := c.Start(); err != nil {
 		c.Close()
@@ -66,7 +50,7 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 	o.debug("start", t)
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
-	code := supervise(pid, sigs, tty)
+	code := supervise(pid, <-sigs, tty)
 	if tty != nil {
 		tty.finish()
 	}
@@ -77,6 +61,20 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		o.debug("delete", t)
 	}
 	return code, nil
+}
+
+// subscribeSignals relays every signal to the returned channel's channel.
+// Subscribing costs about a millisecond (a handoff with the runtime's signal
+// thread per signal), so it runs beside the caller's work; receiving the
+// channel waits for it. There is no signal.Stop: the process exits after.
+func subscribeSignals() chan chan os.Signal {
+	ready := make(chan chan os.Signal, 1)
+	go func() {
+		c := make(chan os.Signal, 64)
+		signal.Notify(c)
+		ready <- c
+	}()
+	return ready
 }
 
 // supervise forwards signals to pid until it exits and returns its code.

@@ -7,7 +7,8 @@
 // a private mount namespace without /sys/fs/cgroup/unified; the wrapper's own
 // cost is measured the same way around /bin/true and subtracted.
 //
-// A later `-exec` mode will time `exec` into one running container the same way.
+// Then it times N sequential `exec` of /bin/true into one running container
+// per runtime, alternating the same way (-exec=false skips it).
 package main
 
 import (
@@ -43,14 +44,15 @@ func main() {
 	runc := flag.String("runc", "/usr/sbin/runc", "runc binary; empty to skip")
 	crun := flag.String("crun", "/usr/bin/crun", "crun binary; empty to skip")
 	n := flag.Int("n", 50, "containers per runtime")
+	execToo := flag.Bool("exec", true, "also time exec into a running container")
 	flag.Parse()
-	if err := run(*tupper, *runc, *crun, *n); err != nil {
+	if err := run(*tupper, *runc, *crun, *n, *execToo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(tupper, runc, crun string, n int) error {
+func run(tupper, runc, crun string, n int, execToo bool) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root")
 	}
@@ -111,7 +113,64 @@ func run(tupper, runc, crun string, n int) error {
 			}
 		}
 	}
-	report(os.Stdout, rts, wrapper, n)
+	report(os.Stdout, rts, wrapper, n, "run")
+	if !execToo {
+		return nil
+	}
+	return benchExec(rootfs, rts, wrapper, n)
+}
+
+// benchExec starts one sleeping container per runtime and times n
+// sequential `exec ID /bin/true` into each, alternating.
+func benchExec(rootfs string, rts []*runtime, wrapper *runtime, n int) error {
+	for _, rt := range rts {
+		rt.samples = nil
+		id := "bench-exec-" + rt.name
+		s := fixture.Spec(rootfs, cgroupParent+"/"+id, "sleep", "1000")
+		s.Version = "1.0.2"
+		if err := fixture.WriteBundle(rt.bundle, s); err != nil {
+			return err
+		}
+		// Not through timeCmd: the detached container would hold its
+		// output pipe open, and Run would wait for it forever.
+		argv := append(append([]string{}, rt.argv...), "--root", rt.root, "run", "-d", "--bundle", rt.bundle, id)
+		if err := exec.Command(argv[0], argv[1:]...).Run(); err != nil {
+			return fmt.Errorf("%s: start exec container %q: %w", rt.name, argv, err)
+		}
+		defer func(rt *runtime, id string) {
+			argv := append(append([]string{}, rt.argv...), "--root", rt.root, "delete", "--force", id)
+			if _, err := timeCmd(argv); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: cleanup:", err)
+			}
+			removeCgroups(cgroupParent + "/" + id)
+		}(rt, id)
+	}
+	if wrapper != nil {
+		wrapper.samples = nil
+	}
+	for i := -1; i < n; i++ {
+		for _, rt := range rts {
+			argv := append(append([]string{}, rt.argv...), "--root", rt.root, "exec", "bench-exec-"+rt.name, "/bin/true")
+			d, err := timeCmd(argv)
+			if err != nil {
+				return fmt.Errorf("%s: %w", rt.name, err)
+			}
+			if i >= 0 {
+				rt.samples = append(rt.samples, d)
+			}
+		}
+		if wrapper != nil {
+			d, err := timeCmd(wrapper.argv)
+			if err != nil {
+				return fmt.Errorf("crun wrapper: %w", err)
+			}
+			if i >= 0 {
+				wrapper.samples = append(wrapper.samples, d)
+			}
+		}
+	}
+	fmt.Println()
+	report(os.Stdout, rts, wrapper, n, "exec")
 	return nil
 }
 

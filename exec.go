@@ -32,53 +32,70 @@ func execCommand(g *globals) *cli.Command {
 			&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 		},
 		Action: func(ctx *cli.Context) error {
-			if err := checkArgs(ctx, 1, -1); err != nil {
-				return err
-			}
-			id := ctx.Args().First()
-			if n := ctx.Int("preserve-fds"); n < 0 {
-				return fmt.Errorf("exec %s: --preserve-fds %d: must not be negative", id, n)
-			}
-			c, err := container.Load(g.opts, id)
-			if err != nil {
-				return fmt.Errorf("exec %s: %w", id, err)
-			}
-			defer c.Close()
-			f := &container.ExecFlags{
-				Args:           ctx.Args().Tail(),
-				Cwd:            ctx.String("cwd"),
-				Env:            ctx.StringSlice("env"),
-				User:           ctx.String("user"),
-				AdditionalGids: ctx.StringSlice("additional-gids"),
-				ProcessLabel:   ctx.String("process-label"),
-				AppArmor:       ctx.String("apparmor"),
-				NoNewPrivs:     ctx.Bool("no-new-privs"),
-				Caps:           ctx.StringSlice("cap"),
-			}
-			if ctx.IsSet("tty") {
-				t := ctx.Bool("tty")
-				f.Tty = &t
-			}
-			p, err := c.ExecProcess(ctx.String("process"), f)
-			if err != nil {
-				return fmt.Errorf("exec %s: %w", id, err)
-			}
-			code, err := c.Exec(&container.ExecOptions{
-				Process:       p,
-				ConsoleSocket: ctx.String("console-socket"),
-				Detach:        ctx.Bool("detach"),
-				PidFile:       ctx.String("pid-file"),
-				PreserveFDs:   ctx.Int("preserve-fds"),
-				SubCgroup:     ctx.String("cgroup"),
-				IgnorePaused:  ctx.Bool("ignore-paused"),
-			})
-			if err != nil {
-				return fmt.Errorf("exec %s: %w", id, err)
-			}
-			if code != 0 {
-				return exitCode(code)
+			// runc exits 255 when exec itself fails, so the caller can tell
+			// that from the process's own exit code.
+			if err := execAction(g, ctx); err != nil {
+				if _, ok := err.(exitCode); ok {
+					return err
+				}
+				return execFailed{err}
 			}
 			return nil
 		},
 	}
+}
+
+// execFailed is an error of exec itself: printed, exit status 255.
+type execFailed struct{ error }
+
+func (e execFailed) Unwrap() error { return e.error }
+
+func execAction(g *globals, ctx *cli.Context) error {
+	if err := checkArgs(ctx, 1, -1); err != nil {
+		return err
+	}
+	id := ctx.Args().First()
+	if n := ctx.Int("preserve-fds"); n < 0 {
+		return fmt.Errorf("exec %s: --preserve-fds %d: must not be negative", id, n)
+	}
+	c, err := container.Load(g.opts, id)
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", id, err)
+	}
+	defer c.Close()
+	f := &container.ExecFlags{
+		Args:           ctx.Args().Tail(),
+		Cwd:            ctx.String("cwd"),
+		Env:            ctx.StringSlice("env"),
+		User:           ctx.String("user"),
+		AdditionalGids: ctx.StringSlice("additional-gids"),
+		ProcessLabel:   ctx.String("process-label"),
+		AppArmor:       ctx.String("apparmor"),
+		NoNewPrivs:     ctx.Bool("no-new-privs"),
+		Caps:           ctx.StringSlice("cap"),
+	}
+	if ctx.IsSet("tty") {
+		t := ctx.Bool("tty")
+		f.Tty = &t
+	}
+	p, err := c.ExecProcess(ctx.String("process"), f)
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", id, err)
+	}
+	code, err := c.Exec(&container.ExecOptions{
+		Process:       p,
+		ConsoleSocket: ctx.String("console-socket"),
+		Detach:        ctx.Bool("detach"),
+		PidFile:       ctx.String("pid-file"),
+		PreserveFDs:   ctx.Int("preserve-fds"),
+		SubCgroup:     ctx.String("cgroup"),
+		IgnorePaused:  ctx.Bool("ignore-paused"),
+	})
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", id, err)
+	}
+	if code != 0 {
+		return exitCode(code)
+	}
+	return nil
 }

@@ -63,6 +63,9 @@ func run(args []string) int {
 	if g.toFile {
 		g.log.Error(err.Error())
 	}
+	if _, ok := err.(execFailed); ok {
+		return 255
+	}
 	return 1
 }
 

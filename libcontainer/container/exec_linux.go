@@ -15,6 +15,7 @@ import (
 
 	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
 	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 	"github.com/tupper-runtime/tupper/libcontainer/state"
 )
 
@@ -51,6 +52,10 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 		return 1, err
 	}
 	defer unix.Close(pidfd)
+	// The record is read; the lock is not needed while the process joins
+	// (in a paused container it waits, frozen, until resume takes the lock)
+	// or runs.
+	c.Close()
 
 	var sigs chan chan os.Signal
 	if !eo.Detach {
@@ -63,8 +68,6 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	// The lock is not needed while the process runs.
-	c.Close()
 	if eo.PidFile != "" {
 		if err := state.WriteFileAtomic(eo.PidFile, []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
 			return 1, fmt.Errorf("pid-file: %w", err)
@@ -153,6 +156,18 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 	}
 	req.Joins = c.joins()
+	var prog *seccomp.Program
+	if spec := c.rec.Config; spec != nil && spec.Linux != nil && spec.Linux.Seccomp != nil {
+		// The container's profile applies to every process in it.
+		if prog, err = compileSeccompFor(c.opts, spec.Linux.Seccomp); err != nil {
+			return nil, err
+		}
+	}
+	fast, err := fastExec(eo.Process, prog, eo.PreserveFDs)
+	if err != nil {
+		return nil, err
+	}
+	req.FastExec = fast != nil
 	env = append(env, nsenter.EnvName+"="+req.Encode())
 
 	exe, err := sealedExe()
@@ -188,20 +203,18 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		_ = unix.Kill(x.pid, unix.SIGKILL)
 		return nil, err
 	}
-	cfg := &initConfig{
-		ID: c.rec.ID, Exec: true, HostPid: x.pid, PreserveFDs: eo.PreserveFDs,
-		Bundle: c.rec.Bundle, Spec: &specs.Spec{Process: eo.Process},
-	}
-	if spec := c.rec.Config; spec != nil && spec.Linux != nil && spec.Linux.Seccomp != nil {
-		// The container's profile applies to every process in it.
-		prog, err := compileSeccompFor(c.opts, spec.Linux.Seccomp)
-		if err != nil {
+	if fast != nil {
+		if _, err := parent.Write(fast.Encode()); err != nil {
+			return fail(fmt.Errorf("send process: %w", err))
+		}
+	} else {
+		cfg := &initConfig{
+			ID: c.rec.ID, Exec: true, HostPid: x.pid, PreserveFDs: eo.PreserveFDs,
+			Bundle: c.rec.Bundle, Spec: &specs.Spec{Process: eo.Process}, Seccomp: prog,
+		}
+		if err := ch.send(&message{Type: msgConfig, Config: cfg}); err != nil {
 			return fail(err)
 		}
-		cfg.Seccomp = prog
-	}
-	if err := ch.send(&message{Type: msgConfig, Config: cfg}); err != nil {
-		return fail(err)
 	}
 	if _, err := ch.expect(msgReady); err != nil {
 		if errors.Is(err, errInitGone) {

@@ -30,6 +30,9 @@ type Request struct {
 	Unshare uintptr // clone flags to unshare after the joins
 	Offsets []Offset
 	Fork    bool
+	// FastExec: after the fork, read a FastExec from the sync socket and
+	// execute it (fastexec.c).
+	FastExec bool
 }
 
 // Empty tells whether the constructor has nothing to do.
@@ -68,6 +71,9 @@ func (r *Request) Encode() string {
 	}
 	if r.Fork {
 		b.WriteString("\nfork")
+	}
+	if r.FastExec {
+		b.WriteString("\nfastexec")
 	}
 	return b.String()
 }

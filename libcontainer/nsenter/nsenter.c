@@ -24,19 +24,29 @@ static int sync_fd = -1;
 // report writes one JSON line to the sync socket and exits. The message is
 // a plain error string; quotes and backslashes are replaced so the line
 // stays valid JSON without an encoder.
-static void report(const char *fmt, ...)
+void tupper_report(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+#define report tupper_report
+
+void tupper_fast_exec(int sync_fd) __attribute__((noreturn));
+
+void tupper_report(const char *fmt, ...)
 {
-	char msg[512], line[640];
+	char msg[512], line[1100];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (char *p = msg; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-			*p = '\'';
-	int n = snprintf(line, sizeof(line), "{\"type\":\"error\",\"error\":\"%s\"}\n", msg);
-	if (sync_fd >= 0 && n > 0)
-		(void)!write(sync_fd, line, (size_t)n);
+	// A JSON string: quotes and backslashes escaped, control characters
+	// blanked.
+	size_t n = (size_t)snprintf(line, sizeof(line), "{\"type\":\"error\",\"error\":\"");
+	for (const char *p = msg; *p && n < sizeof(line) - 8; p++) {
+		if (*p == '"' || *p == '\\')
+			line[n++] = '\\';
+		line[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+	}
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
+	if (sync_fd >= 0)
+		(void)!write(sync_fd, line, n);
 	_exit(1);
 }
 
@@ -63,6 +73,8 @@ static const char *strerr(int e) { return strerror(e); }
 //   cgroup=FD      a v1 "tasks" file: write "0" to move this (still only)
 //                  thread into the cgroup without the kernel's global lock
 //   fork           fork once after the joins, so pid/time namespaces apply
+//   fastexec       after the fork, set up and execute the process in C
+//                  (fastexec.c) instead of starting the Go runtime
 void tupper_nsenter(void)
 {
 	const char *env = getenv(ENV_NAME);
@@ -73,7 +85,7 @@ void tupper_nsenter(void)
 	if (spec == NULL)
 		_exit(1);
 
-	int do_fork = 0, unshare_flags = 0;
+	int do_fork = 0, unshare_flags = 0, fast_exec = 0;
 	struct { int fd; const char *kind, *path; } joins[MAX_JOINS];
 	int njoins = 0;
 	char offsets[256] = "";
@@ -121,6 +133,8 @@ void tupper_nsenter(void)
 				off_len += (size_t)n;
 		} else if (strcmp(line, "fork") == 0) {
 			do_fork = 1;
+		} else if (strcmp(line, "fastexec") == 0) {
+			fast_exec = 1;
 		}
 	}
 	for (int i = 0; i < njoins; i++) {
@@ -148,6 +162,8 @@ void tupper_nsenter(void)
 	pid_t pid = fork();
 	if (pid < 0)
 		report("fork into joined namespaces: %s", strerr(errno));
+	if (pid == 0 && fast_exec)
+		tupper_fast_exec(sync_fd);
 	if (pid == 0)
 		return; // the init: Go starts here, inside every namespace
 	char line[64];

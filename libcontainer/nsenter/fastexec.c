@@ -1,0 +1,280 @@
+// The fast path of `tupper exec`: once the constructor has joined the
+// container and forked, a plain process (no terminal, LSM label, scheduler
+// or other attribute only the Go init handles) is set up here and executed
+// without starting the Go runtime a second time. The parent sends the
+// process as one length-prefixed record stream (see fastexec.go) on the
+// sync socket; errors go back as the same JSON lines the Go init writes.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+// fail reports like the Go init does (a JSON error line) and exits.
+extern void tupper_report(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+// lowercase errno text, as Go prints it ("permission denied").
+static const char *errtext(int e)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] += 'a' - 'A';
+	return buf;
+}
+
+struct proc {
+	char **argv, **envp;
+	int argc, envc;
+	const char *cwd;
+	uint32_t uid, gid;
+	gid_t groups[64];
+	int ngroups;
+	int has_caps;
+	uint64_t caps[5]; // bounding, effective, permitted, inheritable, ambient
+	int nnp;
+	int has_umask;
+	uint32_t umask;
+	const char *oom;
+	const unsigned char *filter;
+	uint32_t filter_len, filter_flags;
+	uint32_t preserve;
+};
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static uint32_t u32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+// parse reads records: tag (1 byte), length (u32, native order), value.
+static void parse(int fd, struct proc *p)
+{
+	uint32_t total;
+	if (read_full(fd, &total, 4) < 0 || total > (64u << 20))
+		tupper_report("exec: read process: %s", errtext(errno));
+	unsigned char *buf = malloc(total + 1);
+	if (buf == NULL || read_full(fd, buf, total) < 0)
+		tupper_report("exec: read process: %s", errtext(errno));
+	memset(p, 0, sizeof(*p));
+	p->argv = calloc(total / 5 + 2, sizeof(char *));
+	p->envp = calloc(total / 5 + 2, sizeof(char *));
+	if (p->argv == NULL || p->envp == NULL)
+		tupper_report("exec: out of memory");
+	for (uint32_t off = 0; off + 5 <= total;) {
+		unsigned char tag = buf[off];
+		uint32_t len = u32(buf + off + 1);
+		unsigned char *v = buf + off + 5;
+		if (len > total - off - 5)
+			tupper_report("exec: malformed process record");
+		off += 5 + len;
+		// Strings are sent with their NUL.
+		switch (tag) {
+		case 'a': p->argv[p->argc++] = (char *)v; break;
+		case 'e': p->envp[p->envc++] = (char *)v; break;
+		case 'c': p->cwd = (char *)v; break;
+		case 'u': p->uid = u32(v); p->gid = u32(v + 4); break;
+		case 'g': if (p->ngroups < 64) p->groups[p->ngroups++] = u32(v); break;
+		case 'k': p->has_caps = 1; for (int i = 0; i < 5; i++) p->caps[i] = u64(v + 8 * i); break;
+		case 'n': p->nnp = 1; break;
+		case 'm': p->has_umask = 1; p->umask = u32(v); break;
+		case 'o': p->oom = (char *)v; break;
+		case 's': p->filter_flags = u32(v); p->filter = v + 4; p->filter_len = len - 4; break;
+		case 'f': p->preserve = u32(v); break;
+		case 'r': {
+			struct rlimit rl = {.rlim_cur = u64(v + 4), .rlim_max = u64(v + 12)};
+			if (setrlimit((int)u32(v), &rl) < 0)
+				tupper_report("process.rlimits: setrlimit %u: %s", u32(v), errtext(errno));
+			break;
+		}
+		}
+	}
+}
+
+// reopen_devnull points stdio that is the host's /dev/null at the
+// container's, so the container cannot reach the host's node.
+static void reopen_devnull(void)
+{
+	int null = open("/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	struct stat ours, st;
+	if (null < 0)
+		return;
+	if (fstat(null, &ours) == 0 && S_ISCHR(ours.st_mode)) {
+		for (int fd = 0; fd < 3; fd++)
+			if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == ours.st_rdev &&
+			    (st.st_dev != ours.st_dev || st.st_ino != ours.st_ino))
+				dup2(null, fd);
+	}
+	close(null);
+}
+
+static int executable(const char *path, int *eacces)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) {
+		*eacces = 1;
+		return -1;
+	}
+	return 0;
+}
+
+// look_path finds argv[0] with the container's PATH, with the words of the
+// Go init (and runc), which dockerd and podman turn into exit codes.
+static const char *look_path(struct proc *p)
+{
+	const char *file = p->argv[0], *path = NULL;
+	int eacces = 0;
+	if (strchr(file, '/')) {
+		if (executable(file, &eacces) == 0)
+			return file;
+		if (eacces)
+			tupper_report("exec: \"%s\": permission denied", file);
+		tupper_report("exec: \"%s\": stat %s: %s", file, file, errtext(errno));
+	}
+	for (int i = p->envc - 1; i >= 0 && path == NULL; i--)
+		if (strncmp(p->envp[i], "PATH=", 5) == 0)
+			path = p->envp[i] + 5;
+	if (path == NULL)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	static char buf[4096];
+	for (const char *s = path;;) {
+		const char *e = strchr(s, ':');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 0)
+			snprintf(buf, sizeof(buf), "./%s", file);
+		else
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, s, file);
+		if (executable(buf, &eacces) == 0)
+			return buf;
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	if (eacces)
+		tupper_report("exec: \"%s\": permission denied", file);
+	tupper_report("exec: \"%s\": executable file not found in $PATH", file);
+}
+
+static void load_seccomp(struct proc *p)
+{
+	if (p->filter == NULL)
+		return;
+	struct sock_fprog prog = {
+		.len = (unsigned short)(p->filter_len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)p->filter,
+	};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->filter_flags, &prog) < 0)
+		tupper_report("linux.seccomp: load filter: %s", errtext(errno));
+}
+
+static void write_oom(const char *v)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct statfs st;
+	if (fd < 0 || fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC)
+		tupper_report("process.oomScoreAdj: open /proc/self/oom_score_adj: %s", fd < 0 ? errtext(errno) : "not procfs");
+	if (write(fd, v, strlen(v)) < 0)
+		tupper_report("process.oomScoreAdj: %s", errtext(errno));
+	close(fd);
+}
+
+// The order is the Go init's (identity_linux.go): bounding set while
+// CAP_SETPCAP is effective, uid change keeping the permitted set, then the
+// sets, then ambient; seccomp before the caps go without no_new_privs, and
+// after no_new_privs with it.
+void tupper_fast_exec(int sync_fd)
+{
+	struct proc p;
+	parse(sync_fd, &p);
+	if (p.argc == 0)
+		tupper_report("exec: no process args");
+	reopen_devnull();
+	if (p.oom)
+		write_oom(p.oom);
+	umask(p.has_umask ? p.umask : 022);
+	if (p.cwd && chdir(p.cwd) < 0)
+		tupper_report("process.cwd: chdir %s: %s", p.cwd, errtext(errno));
+	const char *path = look_path(&p);
+	if (syscall(SYS_close_range, 3 + p.preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		tupper_report("close fds: %s", errtext(errno));
+	if (!p.nnp)
+		load_seccomp(&p);
+	if (p.has_caps) {
+		for (int c = 0; c < 64; c++) {
+			if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
+				break;
+			if (!(p.caps[0] & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+				tupper_report("process.capabilities.bounding: drop %d: %s", c, errtext(errno));
+		}
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			tupper_report("keep capabilities: %s", errtext(errno));
+	}
+	if (setgroups((size_t)p.ngroups, p.groups) < 0 && !(p.ngroups == 0 && errno == EPERM))
+		tupper_report("process.user.additionalGids: setgroups: %s", errtext(errno));
+	if (setresgid(p.gid, p.gid, p.gid) < 0)
+		tupper_report("process.user.gid %u: %s", p.gid, errtext(errno));
+	if (setresuid(p.uid, p.uid, p.uid) < 0)
+		tupper_report("process.user.uid %u: %s", p.uid, errtext(errno));
+	if (p.has_caps) {
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct data[2];
+		for (int i = 0; i < 2; i++) {
+			data[i].effective = (uint32_t)(p.caps[1] >> (32 * i));
+			data[i].permitted = (uint32_t)(p.caps[2] >> (32 * i));
+			data[i].inheritable = (uint32_t)(p.caps[3] >> (32 * i));
+		}
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			tupper_report("process.capabilities: capset: %s", errtext(errno));
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		uint64_t amb = p.caps[4] & p.caps[2] & p.caps[3];
+		for (int c = 0; c < 64; c++)
+			if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+				tupper_report("process.capabilities.ambient %d: %s", c, errtext(errno));
+	}
+	if (p.nnp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			tupper_report("process.noNewPrivileges: %s", errtext(errno));
+		load_seccomp(&p);
+	}
+	static const char ready[] = "{\"type\":\"ready\"}\n";
+	if (write(sync_fd, ready, sizeof(ready) - 1) < 0)
+		_exit(1);
+	execve(path, p.argv, p.envp);
+	tupper_report("exec: \"%s\": %s", p.argv[0], errtext(errno));
+}

@@ -19,7 +19,7 @@ N        ?= 50
 DEMO     := _demo
 DEMO_CMD := echo hello from tupper; hostname; id; ls /
 
-.PHONY: all build deps test unit integration bench install demo clean validation
+.PHONY: all build deps test unit fuzz integration bench install demo clean validation
 
 all: build
 
@@ -37,10 +37,25 @@ deps:
 	fi
 	$(GO) mod download
 
-# Runs the integration tests even when a unit test fails, so one CI run reports both.
+# Runs every part even when one fails, so one CI run reports them all:
+# unit tests, a short run of every fuzz target, the integration tests (host
+# and the cgroup v2 guest), and runtime-tools validation.
 test: deps
 	@rc=0; $(MAKE) --no-print-directory unit || rc=1; \
-		$(MAKE) --no-print-directory integration || rc=1; exit $$rc
+		$(MAKE) --no-print-directory fuzz || rc=1; \
+		$(MAKE) --no-print-directory integration || rc=1; \
+		$(MAKE) --no-print-directory validation || rc=1; exit $$rc
+
+# Each fuzz target for FUZZTIME on top of its seed corpus (which `unit` runs).
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./libcontainer/bundle:FuzzLoad ./libcontainer/bundle:FuzzValidateID \
+	./libcontainer/signals:FuzzParse ./libcontainer/rootfs:FuzzParseOptions \
+	./libcontainer/seccomp:FuzzCompile
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 unit:
 	$(GO) test -count=1 . ./libcontainer/...

@@ -65,6 +65,8 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
 		return nil, fmt.Errorf("root.path: %w", err)
 	}
+	socketActivation(spec.Process, co)
+	warnIgnored(o, spec)
 	if spec.Process.Terminal && co.ConsoleSocket == "" && !co.ForegroundTTY {
 		return nil, errors.New("process.terminal is set: give --console-socket to receive the terminal, or run in the foreground")
 	}
@@ -128,6 +130,33 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	}
 	o.debug("create", t0)
 	return c, nil
+}
+
+// socketActivation passes sockets systemd handed to tupper (LISTEN_FDS, fds
+// 3 onwards) on to the process, before the --preserve-fds ones, and tells it
+// so in its environment, with LISTEN_PID=1 as it will be the pid 1 of its
+// namespace; runc does the same.
+func socketActivation(p *specs.Process, co *CreateOptions) {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n <= 0 {
+		return
+	}
+	p.Env = append(p.Env, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
+	co.PreserveFDs += n
+}
+
+// warnIgnored logs the fields tupper accepts but does not apply.
+func warnIgnored(o *Options, spec *specs.Spec) {
+	if spec.Linux == nil || spec.Linux.Resources == nil || spec.Linux.Resources.Memory == nil {
+		return
+	}
+	m := spec.Linux.Resources.Memory
+	if m.Kernel != nil { //nolint:staticcheck // deprecated, hence ignored
+		o.Log.Warn("linux.resources.memory.kernel is deprecated and ignored")
+	}
+	if m.KernelTCP != nil { //nolint:staticcheck
+		o.Log.Warn("linux.resources.memory.kernelTCP is deprecated and ignored")
+	}
 }
 
 // makeFIFO creates the exec FIFO owned by the container's root, who opens

@@ -27,9 +27,12 @@ import (
 const cgroupParent = "/tupper-bench"
 
 // crunWrapper hides the cgroup2 mount from crun in a private mount namespace;
-// the umount never reaches the host's namespace.
+// the umount never reaches the host's namespace. A throwaway tmpfs takes its
+// place: the directory under it belongs to the host's /sys/fs/cgroup tmpfs,
+// and crun would leave its cgroup directories there, hidden by the host's
+// cgroup2 mount.
 var crunWrapper = []string{"unshare", "-m", "--propagation", "private",
-	"sh", "-c", `umount /sys/fs/cgroup/unified && exec "$0" "$@"`}
+	"sh", "-c", `umount /sys/fs/cgroup/unified && mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified && exec "$0" "$@"`}
 
 type runtime struct {
 	name    string

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
 	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
 
@@ -64,7 +66,11 @@ func writeProcess(t *testing.T, p *specs.Process) string {
 	return path
 }
 
-// readPidFile waits for a pid file and returns the live pid it holds.
+// readPidFile returns the live pid a pid file holds. The process, a
+// detached one whose parent is now the host's init, is killed at the end
+// of the test and waited for until that init has reaped it: its zombie
+// keeps the container's cgroup busy, and this machine's init reaps
+// orphans only about once a second.
 func readPidFile(t *testing.T, path string) int {
 	t.Helper()
 	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, path)))
@@ -74,7 +80,32 @@ func readPidFile(t *testing.T, path string) int {
 	if !alive(pid) {
 		t.Fatalf("pid file %s: process %d is not running", path, pid)
 	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := startTime(pid)
+	t.Cleanup(func() {
+		defer unix.Close(pidfd)
+		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		if !eventually(func() bool { return startTime(pid) != start }) {
+			t.Errorf("detached process %d was never reaped", pid)
+		}
+	})
 	return pid
+}
+
+// startTime is field 22 of /proc/PID/stat, "" once the pid is gone.
+func startTime(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	if f := strings.Fields(rest); len(f) > 19 {
+		return f[19]
+	}
+	return ""
 }
 
 // nsNames are the namespaces under /proc/PID/ns that exec must share with

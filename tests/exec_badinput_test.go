@@ -53,7 +53,8 @@ func execFailures() []execFailure {
 		{name: "unknown capability", flags: func(*testing.T) []string { return []string{"--cap", "CAP_NO_SUCH"} }, args: []string{"true"},
 			words: []string{"CAP_NO_SUCH"}},
 		{name: "missing command", args: []string{"nosuch"}, words: []string{`exec: "nosuch": executable file not found in $PATH`}},
-		{name: "missing cwd", flags: func(*testing.T) []string { return []string{"--cwd", "/no/such/dir"} }, args: []string{"true"},
+		{name: "missing cwd", setup: func(_ *testing.T, c *ctr) { c.mustExec(nil, "test", "!", "-e", "/no/such/dir") },
+			flags: func(*testing.T) []string { return []string{"--cwd", "/no/such/dir"} }, args: []string{"true"},
 			words: []string{"/no/such/dir"}},
 	}
 }
@@ -160,5 +161,30 @@ func TestExecCreated(t *testing.T) {
 	c.waitStatus(specs.StateStopped)
 	if out := readFile(t, c.out); !strings.Contains(out, "started") {
 		t.Errorf("the container's process after an exec: stdout %q, want started", out)
+	}
+}
+
+// TestExecTTYMissingCwd: a missing --cwd fails exec, as runc's does (chdir
+// to cwd: no such file or directory), also when the process needs the Go
+// init (a terminal): the directory must not appear in the container.
+func TestExecTTYMissingCwd(t *testing.T) {
+	// Its own rootfs: were the directory created, it must not reach others.
+	c, _ := runningCtr(t, func(c *ctr) { c.spec.Root.Path = privateRootfs(t) })
+	sock, got := consoleListener(t)
+	_, stderr, code := c.exec([]string{"--tty", "--console-socket", sock, "--cwd", "/no/such/dir"}, "true")
+	select {
+	case f := <-got:
+		if f != nil {
+			f.Close()
+		}
+	case <-time.After(time.Second):
+	}
+	if code == 0 {
+		t.Errorf("exec --tty --cwd of a missing directory succeeded")
+	} else if !strings.Contains(stderr, "/no/such/dir") {
+		t.Errorf("stderr %q does not name the directory", stderr)
+	}
+	if _, _, code := c.exec(nil, "test", "-e", "/no/such/dir"); code == 0 {
+		t.Errorf("exec created the missing working directory in the container")
 	}
 }

@@ -107,8 +107,17 @@ func TestUsernsJoinMount(t *testing.T) {
 		c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs"})
 	})
 	a.mustExec(nil, "sh", "-c", "echo from-a > /mnt/marker")
+	// With a pid namespace of its own, b is refused with a reason: its init
+	// could not see itself in the /proc of a's mount namespace.
+	own := newCtr(t, "cat", "/mnt/marker")
+	own.setNamespace(specs.MountNamespace, fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	if stderr, code := own.create(); code == 0 || !strings.Contains(stderr, "needs its pid namespace joined too") {
+		t.Errorf("b with a's mount namespace and its own pid namespace: exit %d, stderr %q; want a clear refusal", code, stderr)
+	}
+	assertNoLeak(t, own)
 	b := newCtr(t, "cat", "/mnt/marker")
 	b.setNamespace(specs.MountNamespace, fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	b.setNamespace(specs.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", pid))
 	out, stderr, code := b.run()
 	if code != 0 || out != "from-a\n" {
 		t.Errorf("b in a's mount namespace: exit %d, stdout %q, stderr %q; want a's /mnt/marker", code, out, stderr)

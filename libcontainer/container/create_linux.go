@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -165,13 +166,64 @@ func makeFIFO(path string, spec *specs.Spec) error {
 	if err := unix.Mkfifo(path, 0o600); err != nil {
 		return fmt.Errorf("create exec fifo: %w", err)
 	}
-	if hasNewNamespace(spec, specs.UserNamespace) {
-		uid, gid := hostID(spec.Linux.UIDMappings), hostID(spec.Linux.GIDMappings)
+	uid, gid, ok := 0, 0, true
+	switch {
+	case hasNewNamespace(spec, specs.UserNamespace):
+		uid, gid = hostID(spec.Linux.UIDMappings), hostID(spec.Linux.GIDMappings)
+	case joinedUserNS(spec) != "":
+		uid, gid, ok = joinedRoot(joinedUserNS(spec))
+	}
+	if !ok {
+		// A user namespace joined through a path that does not tell its
+		// maps: open to all, as runc's FIFO always is; the state
+		// directory keeps it from other users' paths.
+		return os.Chmod(path, 0o622)
+	}
+	if uid != 0 || gid != 0 {
 		if err := unix.Chown(path, uid, gid); err != nil {
 			return fmt.Errorf("chown exec fifo: %w", err)
 		}
 	}
 	return nil
+}
+
+func joinedUserNS(spec *specs.Spec) string {
+	if spec.Linux == nil {
+		return ""
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			return ns.Path
+		}
+	}
+	return ""
+}
+
+// joinedRoot finds the host ids of root in the user namespace at path when
+// path is /proc/PID/ns/user, from that process's maps.
+func joinedRoot(path string) (uid, gid int, ok bool) {
+	dir := filepath.Dir(filepath.Dir(path))
+	if filepath.Base(path) != "user" || filepath.Dir(dir) != "/proc" {
+		return 0, 0, false
+	}
+	uid, ok1 := rootInMap(filepath.Join(dir, "uid_map"))
+	gid, ok2 := rootInMap(filepath.Join(dir, "gid_map"))
+	return uid, gid, ok1 && ok2
+}
+
+func rootInMap(path string) (int, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == "0" {
+			id, err := strconv.Atoi(f[1])
+			return id, err == nil
+		}
+	}
+	return 0, false
 }
 
 // hostID is the host id that container id 0 maps to (0 when unmapped).

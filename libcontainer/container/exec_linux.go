@@ -238,14 +238,16 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	return x, nil
 }
 
-// joins lists the init's namespaces to enter, the user namespace first so
-// the others are entered with its privileges. Namespaces the container
-// shares with the host are not listed: the exec'd process is there already.
+// joins lists the init's namespaces to enter, the user namespace last: as
+// the runtime's root the constructor may enter any namespace, including one
+// the container's user namespace does not own (a pod's network namespace).
+// Namespaces the container shares with the host are not listed: the exec'd
+// process is there already.
 func (c *Container) joins() []nsenter.Join {
 	var out []nsenter.Join
 	for _, t := range []specs.LinuxNamespaceType{
-		specs.UserNamespace, specs.MountNamespace, specs.NetworkNamespace, specs.IPCNamespace,
-		specs.UTSNamespace, specs.PIDNamespace, specs.CgroupNamespace, specs.TimeNamespace,
+		specs.MountNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace,
+		specs.PIDNamespace, specs.CgroupNamespace, specs.TimeNamespace, specs.UserNamespace,
 	} {
 		path, ok := c.rec.Namespaces[string(t)]
 		if !ok {

@@ -117,8 +117,10 @@ func (in *initState) setup() error {
 	if err := in.setHostname(); err != nil {
 		return err
 	}
-	rc := &rootfs.Config{Spec: spec, Rootfs: in.cfg.Rootfs, Bundle: in.cfg.Bundle, NoPivot: in.cfg.NoPivot}
-	if hasNewNamespace(spec, specs.MountNamespace) || in.joins(specs.MountNamespace) {
+	rc := &rootfs.Config{Spec: spec, Rootfs: in.cfg.Rootfs, Bundle: in.cfg.Bundle, NoPivot: in.cfg.NoPivot, Idmapped: in.cfg.Idmapped}
+	// A joined mount namespace is used as it is: its root is another
+	// container's, set up already.
+	if hasNewNamespace(spec, specs.MountNamespace) {
 		if err := in.step("mount", func() error { return rootfs.Mount(rc) }); err != nil {
 			return err
 		}
@@ -137,7 +139,7 @@ func (in *initState) setup() error {
 			return err
 		}
 	}
-	if hasNewNamespace(spec, specs.MountNamespace) || in.joins(specs.MountNamespace) {
+	if hasNewNamespace(spec, specs.MountNamespace) {
 		if err := in.step("pivot", func() error { return rootfs.Pivot(rc) }); err != nil {
 			return err
 		}
@@ -146,7 +148,7 @@ func (in *initState) setup() error {
 	if err := in.step("sysctl", in.writeSysctls); err != nil {
 		return err
 	}
-	if hasNewNamespace(spec, specs.MountNamespace) || in.joins(specs.MountNamespace) {
+	if hasNewNamespace(spec, specs.MountNamespace) {
 		if err := in.step("finalize rootfs", func() error { return rootfs.Finalize(rc) }); err != nil {
 			return err
 		}

@@ -46,8 +46,11 @@ func (in *initState) prepareProcess() error {
 	if cwd == "" {
 		cwd = "/"
 	}
-	if err := os.MkdirAll(cwd, 0o755); err != nil {
-		return fmt.Errorf("process.cwd: %w", err)
+	// create makes a missing cwd, as runc does; exec does not.
+	if !in.cfg.Exec {
+		if err := os.MkdirAll(cwd, 0o755); err != nil {
+			return fmt.Errorf("process.cwd: %w", err)
+		}
 	}
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("process.cwd: chdir %s: %w", cwd, err)

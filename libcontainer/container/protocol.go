@@ -16,6 +16,8 @@ import (
 //
 //	parent (tupper create)                 init (tupper init)
 //	  clone(CLONE_NEW*) ─────────────────▶  [nsenter constructor: setns by path;
+//	                                         a new user ns:   ◀── msgUserMap{pid}
+//	  write uid_map, gid_map; one byte ─▶
 //	                                         when it forks:   ◀── msgPid{pid}]
 //	  place init in its cgroup
 //	  msgConfig{spec, options} ──────────▶
@@ -41,6 +43,7 @@ import (
 // sees a bare EOF.
 const (
 	msgPid       = "pid"
+	msgUserMap   = "usermap"
 	msgConfig    = "config"
 	msgHooks     = "hooks"
 	msgHooksDone = "hooks-done"
@@ -79,6 +82,9 @@ type initConfig struct {
 	HostPid int `json:"host_pid"`
 	// Seccomp is the compiled linux.seccomp, loaded just before execve.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// Idmapped names, by index in Spec.Mounts, the fds of idmapped mount
+	// trees the runtime made for an init in a user namespace.
+	Idmapped map[int]int `json:"idmapped,omitempty"`
 	// UserNS is set when the init is in a new user namespace whose maps the
 	// parent wrote; the init then becomes root in it.
 	UserNS bool `json:"user_ns,omitempty"`

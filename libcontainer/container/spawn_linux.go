@@ -16,6 +16,7 @@ import (
 
 	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
 	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
 	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 )
 
@@ -35,6 +36,9 @@ type initProcess struct {
 	ch     *channel
 	mgr    cgroups.Manager
 	forked bool // the nsenter constructor forked: cmd is only the intermediate
+	// userMaps: the constructor creates the user namespace and asks for
+	// its maps (see namespacePlan).
+	userMaps bool
 	cfg    *initConfig
 }
 
@@ -81,8 +85,6 @@ func namespacePlan(spec *specs.Spec, req *nsenter.Request) (clone uintptr) {
 	for _, ns := range spec.Linux.Namespaces {
 		kind := nsKind(ns.Type)
 		switch {
-		case ns.Path != "" && kind == "user":
-			req.Joins = append([]nsenter.Join{{Kind: kind, Path: ns.Path}}, req.Joins...)
 		case ns.Path != "":
 			req.Joins = append(req.Joins, nsenter.Join{Kind: kind, Path: ns.Path})
 			if kind == "pid" || kind == "time" {
@@ -100,14 +102,41 @@ func namespacePlan(spec *specs.Spec, req *nsenter.Request) (clone uintptr) {
 			clone |= cloneFlag[kind]
 		}
 	}
+	// The user namespace is joined last: as the runtime's root the
+	// constructor may enter any namespace, including ones the container's
+	// user namespace does not own (a pod's network namespace).
+	sortUserLast(req.Joins)
+	if len(req.Joins) > 0 && clone != 0 {
+		// Joining comes first, as the runtime's root: a namespace created
+		// by the clone would belong to the runtime's user namespace, out of
+		// reach from a joined one, and a new user namespace would lose the
+		// right to open the paths to join. So the constructor joins, then
+		// creates the new ones (asking us for the maps of a new user
+		// namespace), then forks when pid or time need it.
+		req.Unshare, clone = clone, 0
+		req.UserMaps = req.Unshare&unix.CLONE_NEWUSER != 0
+		if newPidTime != 0 {
+			req.Fork = true
+		}
+	}
 	if !req.Fork {
 		return clone | newPidTime
 	}
-	req.Unshare = newPidTime
+	req.Unshare |= newPidTime
 	for clock, o := range spec.Linux.TimeOffsets {
 		req.Offsets = append(req.Offsets, nsenter.Offset{Clock: clock, Secs: o.Secs, Nanos: o.Nanosecs})
 	}
 	return clone
+}
+
+func sortUserLast(joins []nsenter.Join) {
+	for i, j := range joins {
+		if j.Kind == "user" {
+			copy(joins[i:], joins[i+1:])
+			joins[len(joins)-1] = j
+			return
+		}
+	}
 }
 
 func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
@@ -196,7 +225,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		env = append(env, nsenter.EnvName+"="+req.Encode())
 	}
 	userNS := hasNewNamespace(spec, specs.UserNamespace)
-	if userNS {
+	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
@@ -210,6 +239,21 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if placement.CloneFD >= 0 {
 		attr.UseCgroupFD = true
 		attr.CgroupFD = placement.CloneFD
+	}
+	// Idmapped mounts an init in a user namespace cannot make are made
+	// here and handed over (see rootfs.PrepareIdmapped).
+	idmapped, err := rootfs.PrepareIdmapped(spec, c.rec.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	var idmappedFDs map[int]int
+	for i, f := range idmapped {
+		defer f.Close()
+		if idmappedFDs == nil {
+			idmappedFDs = make(map[int]int, len(idmapped))
+		}
+		idmappedFDs[i] = 3 + len(extra)
+		extra = append(extra, f)
 	}
 	exe, err := sealedExe()
 	if err != nil {
@@ -232,7 +276,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
-	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork}
+	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps}
 	prog, err := compileSeccomp(c, spec)
 	if err != nil {
 		_ = cmd.Process.Kill()
@@ -243,7 +287,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		Seccomp: prog,
 		ID:      c.rec.ID, Spec: spec, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
-		UserNS: userNS,
+		UserNS: userNS, Idmapped: idmappedFDs,
 	}
 	c.opts.debug("start init", t)
 	return p, nil
@@ -253,6 +297,11 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error {
 	// Until the real init is known, undo must reap what we started.
 	c.intermediate = p.cmd
+	if p.userMaps {
+		if err := p.writeUserMaps(spec); err != nil {
+			return p.fail(err)
+		}
+	}
 	if p.forked {
 		m, err := p.ch.expect(msgPid)
 		if err != nil {
@@ -340,6 +389,44 @@ func compileSeccompFor(o *Options, s *specs.LinuxSeccomp) (*seccomp.Program, err
 		return nil, err // its errors name the field already
 	}
 	return prog, nil
+}
+
+// writeUserMaps answers the constructor's request for the maps of the user
+// namespace it created: they must be written from outside it. The reply
+// byte says whether root is mapped, so it can become root in it.
+func (p *initProcess) writeUserMaps(spec *specs.Spec) error {
+	m, err := p.ch.expect(msgUserMap)
+	if err != nil {
+		return err
+	}
+	dir := "/proc/" + strconv.Itoa(m.Pid)
+	if err := os.WriteFile(dir+"/uid_map", formatIDMap(spec.Linux.UIDMappings), 0); err != nil {
+		return fmt.Errorf("linux.uidMappings: write %s/uid_map: %w", dir, unwrapPath(err))
+	}
+	if err := os.WriteFile(dir+"/gid_map", formatIDMap(spec.Linux.GIDMappings), 0); err != nil {
+		return fmt.Errorf("linux.gidMappings: write %s/gid_map: %w", dir, unwrapPath(err))
+	}
+	reply := []byte{'0'}
+	if mapsZero(spec.Linux.UIDMappings) && mapsZero(spec.Linux.GIDMappings) {
+		reply[0] = '1'
+	}
+	if _, err := p.parent.Write(reply); err != nil {
+		return fmt.Errorf("answer user namespace request: %w", err)
+	}
+	return nil
+}
+
+func formatIDMap(m []specs.LinuxIDMapping) []byte {
+	var b []byte
+	for _, e := range m {
+		b = strconv.AppendUint(b, uint64(e.ContainerID), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(e.HostID), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(e.Size), 10)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 func (p *initProcess) closeParent() { p.parent.Close() }

@@ -33,6 +33,10 @@ type Request struct {
 	// FastExec: after the fork, read a FastExec from the sync socket and
 	// execute it (fastexec.c).
 	FastExec bool
+	// UserMaps: Unshare has CLONE_NEWUSER; after unsharing it, ask the
+	// parent for the maps ({"type":"usermap","pid":N}) and wait for one
+	// byte, '1' when root is mapped.
+	UserMaps bool
 }
 
 // Empty tells whether the constructor has nothing to do.
@@ -41,8 +45,8 @@ func (r *Request) Empty() bool {
 }
 
 // Encode renders r as the value of EnvName. The caller orders Joins; the
-// user namespace must come first so the others are entered with its
-// privileges.
+// user namespace comes last, so the others are entered with the runtime's
+// privileges, which reach every namespace.
 func (r *Request) Encode() string {
 	var b strings.Builder
 	b.WriteString("fd=")
@@ -71,6 +75,9 @@ func (r *Request) Encode() string {
 	}
 	if r.Fork {
 		b.WriteString("\nfork")
+	}
+	if r.UserMaps {
+		b.WriteString("\nusermaps")
 	}
 	if r.FastExec {
 		b.WriteString("\nfastexec")

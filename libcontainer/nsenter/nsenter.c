@@ -67,11 +67,12 @@ static const char *strerr(int e) { return strerror(e); }
 
 // The variable holds fields separated by '\n':
 //   fd=N           the sync socket
-//   join=KIND:PATH a namespace to join, in the order given (user first)
+//   join=KIND:PATH a namespace to join, in the order given (user last)
 //   unshare=FLAGS  namespaces to create before forking (decimal clone flags)
 //   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)
 //   cgroup=FD      a v1 "tasks" file: write "0" to move this (still only)
 //                  thread into the cgroup without the kernel's global lock
+//   usermaps       unshare the user namespace first and ask for its maps
 //   fork           fork once after the joins, so pid/time namespaces apply
 //   fastexec       after the fork, set up and execute the process in C
 //                  (fastexec.c) instead of starting the Go runtime
@@ -85,7 +86,7 @@ void tupper_nsenter(void)
 	if (spec == NULL)
 		_exit(1);
 
-	int do_fork = 0, unshare_flags = 0, fast_exec = 0;
+	int do_fork = 0, unshare_flags = 0, fast_exec = 0, user_maps = 0;
 	struct { int fd; const char *kind, *path; } joins[MAX_JOINS];
 	int njoins = 0;
 	char offsets[256] = "";
@@ -133,17 +134,38 @@ void tupper_nsenter(void)
 				off_len += (size_t)n;
 		} else if (strcmp(line, "fork") == 0) {
 			do_fork = 1;
+		} else if (strcmp(line, "usermaps") == 0) {
+			user_maps = 1;
 		} else if (strcmp(line, "fastexec") == 0) {
 			fast_exec = 1;
 		}
 	}
+	int joined_user = 0;
 	for (int i = 0; i < njoins; i++) {
 		if (setns(joins[i].fd, ns_flag(joins[i].kind)) < 0)
 			report("join %s namespace %s: %s", joins[i].kind, joins[i].path, strerr(errno));
 		close(joins[i].fd);
+		joined_user |= ns_flag(joins[i].kind) == CLONE_NEWUSER;
 	}
+	// Our uid is the runtime's, likely unmapped in the joined user
+	// namespace; files would be created as nobody, or not at all.
+	if (joined_user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		report("become root in the joined user namespace: %s", strerr(errno));
 	free(spec);
 
+	if (user_maps && (unshare_flags & CLONE_NEWUSER)) {
+		// The namespaces created next must belong to the new user
+		// namespace, and its maps can only be written from outside.
+		if (unshare(CLONE_NEWUSER) < 0)
+			report("unshare user namespace: %s", strerr(errno));
+		char req[64], ok = 0;
+		int n = snprintf(req, sizeof(req), "{\"type\":\"usermap\",\"pid\":%d}\n", (int)getpid());
+		if (write(sync_fd, req, (size_t)n) != n || read(sync_fd, &ok, 1) != 1)
+			report("user namespace maps: %s", strerr(errno));
+		if (ok == '1' && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+			report("become root in the user namespace: %s", strerr(errno));
+		unshare_flags &= ~CLONE_NEWUSER;
+	}
 	if (unshare_flags && unshare(unshare_flags) < 0)
 		report("unshare namespaces %#x: %s", unshare_flags, strerr(errno));
 	if (off_len > 0) {

@@ -39,7 +39,7 @@ type initProcess struct {
 	// userMaps: the constructor creates the user namespace and asks for
 	// its maps (see namespacePlan).
 	userMaps bool
-	cfg    *initConfig
+	cfg      *initConfig
 }
 
 // nsKind maps a runtime-spec namespace type to its /proc/PID/ns name.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tupper-runtime/tupper/libcontainer/bundle"
 	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
+	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 )
 
 // Get returns a fresh features document. Per features.md a nil list means
@@ -30,9 +31,9 @@ func Get() *features.Features {
 			Cgroup: &features.Cgroup{
 				V1: ptr(true), V2: ptr(true), Systemd: ptr(false), SystemdUser: ptr(false), Rdma: ptr(true),
 			},
-			Seccomp:         &features.Seccomp{Enabled: ptr(false)},
-			Apparmor:        &features.Apparmor{Enabled: ptr(false)},
-			Selinux:         &features.Selinux{Enabled: ptr(false)},
+			Seccomp:         seccompFeatures(),
+			Apparmor:        &features.Apparmor{Enabled: ptr(true)},
+			Selinux:         &features.Selinux{Enabled: ptr(true)},
 			IntelRdt:        &features.IntelRdt{Enabled: ptr(false)},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(true)}},
 			NetDevices:      &features.NetDevices{Enabled: ptr(false)},
@@ -41,3 +42,11 @@ func Get() *features.Features {
 }
 
 func ptr(b bool) *bool { return &b }
+
+func seccompFeatures() *features.Seccomp {
+	actions, operators, archs, flags := seccomp.Supported()
+	return &features.Seccomp{
+		Enabled: ptr(true), Actions: actions, Operators: operators, Archs: archs,
+		KnownFlags: flags, SupportedFlags: flags,
+	}
+}

@@ -57,8 +57,8 @@ func TestGet(t *testing.T) {
 	}{
 		{"cgroup.v1", l.Cgroup.V1, true}, {"cgroup.v2", l.Cgroup.V2, true},
 		{"cgroup.systemd", l.Cgroup.Systemd, false}, {"cgroup.systemdUser", l.Cgroup.SystemdUser, false},
-		{"cgroup.rdma", l.Cgroup.Rdma, true}, {"seccomp.enabled", l.Seccomp.Enabled, false},
-		{"apparmor.enabled", l.Apparmor.Enabled, false}, {"selinux.enabled", l.Selinux.Enabled, false},
+		{"cgroup.rdma", l.Cgroup.Rdma, true}, {"seccomp.enabled", l.Seccomp.Enabled, true},
+		{"apparmor.enabled", l.Apparmor.Enabled, true}, {"selinux.enabled", l.Selinux.Enabled, true},
 		{"intelRdt.enabled", l.IntelRdt.Enabled, false},
 		{"mountExtensions.idmap.enabled", l.MountExtensions.IDMap.Enabled, true},
 		{"netDevices.enabled", l.NetDevices.Enabled, false},

@@ -3,6 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -115,4 +116,24 @@ func withErrno(a libseccomp.ScmpAction, errnoRet *uint) (libseccomp.ScmpAction, 
 		return 0, fmt.Errorf("%d: out of range", code)
 	}
 	return a.SetReturnCode(int16(code)), nil
+}
+
+// Supported lists, sorted, what Compile takes, for the features document.
+func Supported() (actionNames, operatorNames, archNames, flagNames []string) {
+	for a := range actions {
+		actionNames = append(actionNames, string(a))
+	}
+	for o := range operators {
+		operatorNames = append(operatorNames, string(o))
+	}
+	for a := range arches {
+		archNames = append(archNames, string(a))
+	}
+	for f := range filterFlags {
+		flagNames = append(flagNames, string(f))
+	}
+	for _, l := range [][]string{actionNames, operatorNames, archNames, flagNames} {
+		slices.Sort(l)
+	}
+	return actionNames, operatorNames, archNames, flagNames
 }

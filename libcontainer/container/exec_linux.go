@@ -3,7 +3,6 @@ package container
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,59 +99,18 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	parent := os.NewFile(uintptr(fds[0]), "exec-parent")
 	child := os.NewFile(uintptr(fds[1]), "exec-child")
 	defer parent.Close()
-	defer child.Close()
 
-	extra := make([]*os.File, 0, eo.PreserveFDs+8)
-	for i := 0; i < eo.PreserveFDs; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd"))
+	cf := newChildFiles(eo.PreserveFDs)
+	defer cf.close()
+	req := &nsenter.Request{SyncFD: cf.addEnv(envSyncFD, child), Fork: true}
+	console, err := cf.console(eo.ConsoleSocket, eo.Process.Terminal)
+	if err != nil {
+		return nil, err
 	}
-	env := make([]string, 0, 3)
-	add := func(name string, f *os.File) {
-		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
-		extra = append(extra, f)
-	}
-	req := &nsenter.Request{SyncFD: 3 + len(extra), Fork: true}
-	add(envSyncFD, child)
-
-	var console *os.File
-	switch {
-	case eo.ConsoleSocket != "":
-		conn, err := net.Dial("unix", eo.ConsoleSocket)
-		if err != nil {
-			return nil, fmt.Errorf("connect to console socket: %w", err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return nil, fmt.Errorf("console socket: %w", err)
-		}
-		defer f.Close()
-		add(envConsoleFD, f)
-	case eo.Process.Terminal:
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("console socketpair: %w", err)
-		}
-		console = os.NewFile(uintptr(pair[0]), "console")
-		theirs := os.NewFile(uintptr(pair[1]), "console-init")
-		defer theirs.Close()
-		add(envConsoleFD, theirs)
-	}
-
 	attr := &syscall.SysProcAttr{}
 	if mgr := c.execCgroup(eo.SubCgroup); mgr != nil {
-		placement, err := mgr.Placement()
-		if err != nil {
-			return nil, fmt.Errorf("cgroup: %w", err)
-		}
-		defer placement.Close()
-		for _, f := range placement.Tasks {
-			req.Cgroups = append(req.Cgroups, 3+len(extra))
-			extra = append(extra, f)
-		}
-		if placement.CloneFD >= 0 {
-			attr.UseCgroupFD = true
-			attr.CgroupFD = placement.CloneFD
+		if err := cf.cgroup(mgr, req, attr); err != nil {
+			return nil, err
 		}
 	}
 	req.Joins = c.joins()
@@ -168,24 +126,20 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		return nil, err
 	}
 	req.FastExec = fast != nil
-	env = append(env, nsenter.EnvName+"="+req.Encode())
-
-	exe, err := sealedExe()
+	cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
+	exe, err := cf.exe()
 	if err != nil {
 		return nil, err
 	}
-	defer exe.Close()
-	exeFD := 3 + len(extra)
-	extra = append(extra, exe)
 	cmd := &exec.Cmd{
-		Path: "/proc/self/fd/" + strconv.Itoa(exeFD), Args: []string{"tupper", "init"}, Env: env,
+		Path: exe, Args: []string{"tupper", "init"}, Env: cf.env,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		ExtraFiles: extra, SysProcAttr: attr,
+		ExtraFiles: cf.extra, SysProcAttr: attr,
 	}
 	err = cmd.Start()
 	// Only the child may hold its end now: EOF on ours is the signal that
 	// the process was executed.
-	child.Close()
+	cf.close()
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}

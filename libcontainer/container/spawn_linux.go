@@ -3,7 +3,6 @@ package container
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,7 +161,6 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	parent := os.NewFile(uintptr(fds[0]), "init-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-child")
-	defer child.Close()
 	defer func() {
 		if retErr != nil {
 			parent.Close()
@@ -172,57 +170,21 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
-	fifo := os.NewFile(uintptr(fifoFD), "exec.fifo")
-	defer fifo.Close()
-
-	extra := make([]*os.File, 0, co.PreserveFDs+3)
-	for i := 0; i < co.PreserveFDs; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd"))
-	}
-	env := make([]string, 0, 4)
-	add := func(name string, f *os.File) {
-		env = append(env, name+"="+strconv.Itoa(3+len(extra)))
-		extra = append(extra, f)
-	}
-	req := &nsenter.Request{SyncFD: 3 + len(extra)}
-	add(envSyncFD, child)
-	add(envFIFOFD, fifo)
-	switch {
-	case co.ConsoleSocket != "":
-		conn, err := net.Dial("unix", co.ConsoleSocket)
-		if err != nil {
-			return nil, fmt.Errorf("connect to console socket: %w", err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return nil, fmt.Errorf("console socket: %w", err)
-		}
-		defer f.Close()
-		add(envConsoleFD, f)
-	case spec.Process.Terminal:
-		// run in the foreground: the terminal comes back to us.
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("console socketpair: %w", err)
-		}
-		c.console = os.NewFile(uintptr(pair[0]), "console")
-		theirs := os.NewFile(uintptr(pair[1]), "console-init")
-		defer theirs.Close()
-		add(envConsoleFD, theirs)
-	}
-	placement, err := mgr.Placement()
-	if err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
-	}
-	defer placement.Close()
-	for _, f := range placement.Tasks {
-		req.Cgroups = append(req.Cgroups, 3+len(extra))
-		extra = append(extra, f)
+	cf := newChildFiles(co.PreserveFDs)
+	defer cf.close()
+	req := &nsenter.Request{SyncFD: cf.addEnv(envSyncFD, child)}
+	cf.addEnv(envFIFOFD, os.NewFile(uintptr(fifoFD), "exec.fifo"))
+	// With a terminal and no socket (run in the foreground), the terminal
+	// comes back to us.
+	if c.console, err = cf.console(co.ConsoleSocket, spec.Process.Terminal); err != nil {
+		return nil, err
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req)}
+	if err := cf.cgroup(mgr, req, attr); err != nil {
+		return nil, err
+	}
 	if !req.Empty() {
-		env = append(env, nsenter.EnvName+"="+req.Encode())
+		cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
 	}
 	userNS := hasNewNamespace(spec, specs.UserNamespace)
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
@@ -236,10 +198,6 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 		}
 	}
-	if placement.CloneFD >= 0 {
-		attr.UseCgroupFD = true
-		attr.CgroupFD = placement.CloneFD
-	}
 	// Idmapped mounts an init in a user namespace cannot make are made
 	// here and handed over (see rootfs.PrepareIdmapped).
 	idmapped, err := rootfs.PrepareIdmapped(spec, c.rec.Bundle)
@@ -248,28 +206,23 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	var idmappedFDs map[int]int
 	for i, f := range idmapped {
-		defer f.Close()
 		if idmappedFDs == nil {
 			idmappedFDs = make(map[int]int, len(idmapped))
 		}
-		idmappedFDs[i] = 3 + len(extra)
-		extra = append(extra, f)
+		idmappedFDs[i] = cf.add(f)
 	}
-	exe, err := sealedExe()
+	exe, err := cf.exe()
 	if err != nil {
 		return nil, err
 	}
-	defer exe.Close()
-	exeFD := 3 + len(extra)
-	extra = append(extra, exe)
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/fd/" + strconv.Itoa(exeFD),
+		Path:        exe,
 		Args:        []string{"tupper", "init"},
-		Env:         env,
+		Env:         cf.env,
 		Stdin:       orDefault(co.Stdin, os.Stdin),
 		Stdout:      orDefault(co.Stdout, os.Stdout),
 		Stderr:      orDefault(co.Stderr, os.Stderr),
-		ExtraFiles:  extra,
+		ExtraFiles:  cf.extra,
 		SysProcAttr: attr,
 	}
 	p0 := time.Now()

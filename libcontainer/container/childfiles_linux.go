@@ -1,0 +1,112 @@
+package container
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
+	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+)
+
+// childFiles gathers what `tupper init` (for create or exec) is started
+// with: its extra fds (3, 4, ...: first the preserved ones, then ours), the
+// environment naming ours, and the files this process closes once the child
+// started.
+type childFiles struct {
+	extra []*os.File
+	env   []string
+	ours  []*os.File
+}
+
+func newChildFiles(preserveFDs int) *childFiles {
+	cf := &childFiles{extra: make([]*os.File, 0, preserveFDs+8)}
+	for i := 0; i < preserveFDs; i++ {
+		cf.extra = append(cf.extra, os.NewFile(uintptr(3+i), "preserved-fd"))
+	}
+	return cf
+}
+
+// add passes f and returns its fd number in the child; f is closed here
+// by close.
+func (cf *childFiles) add(f *os.File) int {
+	cf.extra = append(cf.extra, f)
+	cf.ours = append(cf.ours, f)
+	return 2 + len(cf.extra)
+}
+
+// addEnv passes f and names its fd in the child's environment.
+func (cf *childFiles) addEnv(name string, f *os.File) int {
+	fd := cf.add(f)
+	cf.env = append(cf.env, name+"="+strconv.Itoa(fd))
+	return fd
+}
+
+// close closes this process's copies.
+func (cf *childFiles) close() {
+	for _, f := range cf.ours {
+		f.Close()
+	}
+	cf.ours = nil
+}
+
+// console passes the console: a connection to --console-socket, or with a
+// terminal and no socket one end of a socketpair whose other end is
+// returned, for tupper to receive the terminal itself.
+func (cf *childFiles) console(socket string, terminal bool) (*os.File, error) {
+	switch {
+	case socket != "":
+		conn, err := net.Dial("unix", socket)
+		if err != nil {
+			return nil, fmt.Errorf("connect to console socket: %w", err)
+		}
+		f, err := conn.(*net.UnixConn).File()
+		conn.Close()
+		if err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		cf.addEnv(envConsoleFD, f)
+	case terminal:
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("console socketpair: %w", err)
+		}
+		cf.addEnv(envConsoleFD, os.NewFile(uintptr(pair[1]), "console-init"))
+		return os.NewFile(uintptr(pair[0]), "console"), nil
+	}
+	return nil, nil
+}
+
+// cgroup passes what puts the child in mgr's cgroup as it starts (see
+// cgroups.Placement): v1 tasks files for the constructor, and the cgroup2
+// directory for CLONE_INTO_CGROUP.
+func (cf *childFiles) cgroup(mgr cgroups.Manager, req *nsenter.Request, attr *syscall.SysProcAttr) error {
+	placement, err := mgr.Placement()
+	if err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	for _, f := range placement.Tasks {
+		req.Cgroups = append(req.Cgroups, cf.add(f))
+	}
+	placement.Tasks = nil
+	if placement.CloneFD >= 0 {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = placement.CloneFD
+		cf.ours = append(cf.ours, os.NewFile(uintptr(placement.CloneFD), "cgroup"))
+	}
+	return nil
+}
+
+// exe passes the sealed runtime binary (see sealedExe) and returns the
+// path the child is executed as.
+func (cf *childFiles) exe() (string, error) {
+	f, err := sealedExe()
+	if err != nil {
+		return "", err
+	}
+	return "/proc/self/fd/" + strconv.Itoa(cf.add(f)), nil
+}

@@ -250,7 +250,7 @@ func consoleListener(t *testing.T) (string, <-chan *os.File) {
 	t.Cleanup(func() { l.Close() })
 	got := make(chan *os.File, 1)
 	go func() {
-		f, err := recvPtyMaster(l)
+		f, err := receiveFd(l)
 		if err != nil {
 			t.Errorf("console socket: %v", err)
 			f = nil

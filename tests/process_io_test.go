@@ -3,9 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,39 +12,9 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // The container process's terminal, stdio, exec errors and logs.
-
-// recvPtyMaster accepts one connection on l and receives the fd sent with
-// SCM_RIGHTS, the way recvtty and containerd's shim do.
-func recvPtyMaster(l *net.UnixListener) (*os.File, error) {
-	conn, err := l.AcceptUnix()
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	f, err := conn.File()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, 0)
-	if err != nil {
-		return nil, fmt.Errorf("recvmsg: %w", err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("%d control messages (%v), want 1", len(msgs), err)
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("fds %v (%v), want 1", fds, err)
-	}
-	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
-}
 
 // TestProcessConsoleInteractive: a shell on the pty sent over
 // --console-socket reads what the test types, with consoleSize applied.
@@ -55,31 +23,10 @@ func TestProcessConsoleInteractive(t *testing.T) {
 	c.spec.Process.Terminal = true
 	c.spec.Process.ConsoleSize = &specs.Box{Height: 40, Width: 100}
 	c.spec.Process.Env = append(c.spec.Process.Env, "PS1=$ ")
-	sock := filepath.Join(t.TempDir(), "console.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	type received struct {
-		f   *os.File
-		err error
-	}
-	got := make(chan received, 1)
-	go func() { f, err := recvPtyMaster(l); got <- received{f, err} }()
+	sock, waitMaster := ptyListener(t)
 
 	c.mustCreate("--console-socket", sock)
-	var r received
-	select {
-	case r = <-got:
-	case <-time.After(cmdTimeout):
-		t.Fatal("no pty master arrived on the console socket")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	master := r.f
-	defer master.Close()
+	master := waitMaster()
 	c.must("start", nil)
 	// The tty echoes the typed line; only the shell prints the sum.
 	if _, err := io.WriteString(master, "stty size; echo hi-$((20+22)); exit\n"); err != nil {

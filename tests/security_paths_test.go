@@ -3,7 +3,6 @@ package tests
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,37 +262,17 @@ func TestSecurityDevConsoleSymlink(t *testing.T) {
 	c := newCtr(t, "sh", "-c", "tty; stat -c %F /dev/console")
 	c.spec.Process.Terminal = true
 	devRootfs(t, c, "console", path)
-	sock := filepath.Join(t.TempDir(), "console.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	type received struct {
-		f   *os.File
-		err error
-	}
-	got := make(chan received, 1)
-	go func() { f, err := receiveFd(l); got <- received{f, err} }()
+	sock, waitMaster := ptyListener(t)
 	if stderr, code := c.create("--console-socket", sock); code != 0 {
 		t.Logf("create refused: %s", stderr)
 		check()
 		return
 	}
-	var r received
-	select {
-	case r = <-got:
-	case <-time.After(cmdTimeout):
-		t.Fatal("no pty master arrived on the console socket")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	defer r.f.Close()
+	master := waitMaster()
 	check()
 	c.must("start", nil)
 	done := make(chan string, 1)
-	go func() { b, _ := io.ReadAll(r.f); done <- string(b) }()
+	go func() { b, _ := io.ReadAll(master); done <- string(b) }()
 	select {
 	case out := <-done:
 		t.Logf("inside: %q", out)

@@ -19,31 +19,10 @@ import (
 func TestConsoleSocket(t *testing.T) {
 	c := newCtr(t, "sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; tty; stat -c %F /dev/console")
 	c.spec.Process.Terminal = true
-	sock := filepath.Join(t.TempDir(), "console.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	type received struct {
-		f   *os.File
-		err error
-	}
-	got := make(chan received, 1)
-	go func() { f, err := receiveFd(l); got <- received{f, err} }()
+	sock, waitMaster := ptyListener(t)
 
 	c.mustCreate("--console-socket", sock)
-	var r received
-	select {
-	case r = <-got:
-	case <-time.After(cmdTimeout):
-		t.Fatal("no pty master arrived on the console socket")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	master := r.f
-	defer master.Close()
+	master := waitMaster()
 	c.must("start", nil)
 
 	out := make(chan string, 1)
@@ -91,4 +70,36 @@ func receiveFd(l *net.UnixListener) (*os.File, error) {
 		return nil, fmt.Errorf("console socket: fds %v (%v), want 1", fds, err)
 	}
 	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}
+
+// ptyListener listens on a new console socket and returns its path and
+// a function that waits for the pty master sent there (closed at cleanup).
+func ptyListener(t *testing.T) (sock string, waitMaster func() *os.File) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	type received struct {
+		f   *os.File
+		err error
+	}
+	got := make(chan received, 1)
+	go func() { f, err := receiveFd(l); got <- received{f, err} }()
+	return sock, func() *os.File {
+		t.Helper()
+		var r received
+		select {
+		case r = <-got:
+		case <-time.After(cmdTimeout):
+			t.Fatal("no pty master arrived on the console socket")
+		}
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		t.Cleanup(func() { r.f.Close() })
+		return r.f
+	}
 }

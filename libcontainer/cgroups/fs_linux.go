@@ -134,7 +134,10 @@ func removeTree(dir string) error {
 		if err == nil || err == unix.ENOENT {
 			return nil
 		}
-		if err != unix.EBUSY || i == 10 {
+		// EBUSY lasts until the last task is released: a killed process
+		// stays a zombie in its cgroup until its parent reaps it, and an
+		// orphan's reaper (pid 1 or a subreaper) may take a second or more.
+		if err != unix.EBUSY || i == 30 {
 			return &os.PathError{Op: "rmdir", Path: dir, Err: err}
 		}
 		time.Sleep(delay)

@@ -118,9 +118,11 @@ func (in *initState) setup() error {
 		return err
 	}
 	rc := &rootfs.Config{Spec: spec, Rootfs: in.cfg.Rootfs, Bundle: in.cfg.Bundle, NoPivot: in.cfg.NoPivot, Idmapped: in.cfg.Idmapped}
-	// A joined mount namespace is used as it is: its root is another
-	// container's, set up already.
-	if hasNewNamespace(spec, specs.MountNamespace) {
+	// In a joined mount namespace the rootfs is set up all the same: "the
+	// runtime MUST place the container process in the namespace associated
+	// with that path", and the container still gets its root.path
+	// (runtime-tools' linux_ns_path checks exactly this).
+	if mountNS(spec) {
 		if err := in.step("mount", func() error { return rootfs.Mount(rc) }); err != nil {
 			return err
 		}
@@ -139,7 +141,7 @@ func (in *initState) setup() error {
 			return err
 		}
 	}
-	if hasNewNamespace(spec, specs.MountNamespace) {
+	if mountNS(spec) {
 		if err := in.step("pivot", func() error { return rootfs.Pivot(rc) }); err != nil {
 			return err
 		}
@@ -148,7 +150,7 @@ func (in *initState) setup() error {
 	if err := in.step("sysctl", in.writeSysctls); err != nil {
 		return err
 	}
-	if hasNewNamespace(spec, specs.MountNamespace) {
+	if mountNS(spec) {
 		if err := in.step("finalize rootfs", func() error { return rootfs.Finalize(rc) }); err != nil {
 			return err
 		}
@@ -172,6 +174,20 @@ func (in *initState) setup() error {
 	}
 	in.steps = append(in.steps, step{Name: "setup (all)", Took: time.Since(in.began)})
 	return in.ch.send(&message{Type: msgReady, Steps: in.steps, Began: in.began})
+}
+
+// mountNS tells whether the container has a mount namespace of its own,
+// new or joined, where its rootfs is set up.
+func mountNS(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			return true
+		}
+	}
+	return false
 }
 
 func (in *initState) joins(t specs.LinuxNamespaceType) bool {

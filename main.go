@@ -130,3 +130,24 @@ func checkArgs(ctx *cli.Context, min, max int) error {
 	}
 	return nil
 }
+
+// onContainer is the Action of a command that takes exactly one container
+// id and calls one method on it: it loads (and locks) the container, and
+// prefixes any error with the command and the id.
+func onContainer(g *globals, do func(*container.Container) error) cli.ActionFunc {
+	return func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, 1); err != nil {
+			return err
+		}
+		id := ctx.Args().First()
+		c, err := container.Load(g.opts, id)
+		if err == nil {
+			err = do(c)
+			c.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", ctx.Command.Name, id, err)
+		}
+		return nil
+	}
+}

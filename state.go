@@ -15,19 +15,9 @@ func stateCommand(g *globals) *cli.Command {
 		Name:      "state",
 		Usage:     "print the state of a container as JSON",
 		ArgsUsage: "<container-id>",
-		Action: func(ctx *cli.Context) error {
-			if err := checkArgs(ctx, 1, 1); err != nil {
-				return err
-			}
-			id := ctx.Args().First()
-			c, err := container.Load(g.opts, id)
-			if err != nil {
-				return fmt.Errorf("state %s: %w", id, err)
-			}
-			st := c.State()
-			c.Close()
-			return printJSON(st)
-		},
+		Action: onContainer(g, func(c *container.Container) error {
+			return printJSON(c.State())
+		}),
 	}
 }
 

@@ -277,6 +277,9 @@ sh /test.sh </dev/null
 rc=$?
 echo "TUPPER-VM-RESULT rc=$rc"
 sync
+# Let the console drain first: the kernel's "sysrq: Power Off" goes straight
+# to the serial port and could land inside the result line.
+sleep 1
 # "o" powers off at once, without userspace shutdown; QEMU then exits.
 echo o >/proc/sysrq-trigger
 sleep 30

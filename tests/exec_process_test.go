@@ -2,9 +2,7 @@ package tests
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -273,22 +271,7 @@ func readPty(t *testing.T, got <-chan *os.File) string {
 		t.FailNow()
 	}
 	defer master.Close()
-	out := make(chan string, 1)
-	go func() {
-		b, err := io.ReadAll(master)
-		if err != nil && !errors.Is(err, syscall.EIO) {
-			t.Errorf("read pty master: %v", err)
-		}
-		out <- strings.ReplaceAll(string(b), "\r\n", "\n")
-	}()
-	select {
-	case s := <-out:
-		return s
-	case <-time.After(cmdTimeout):
-		master.Close()
-		t.Fatal("the pty never reached EOF")
-		return ""
-	}
+	return strings.ReplaceAll(readMaster(t, master), "\r\n", "\n")
 }
 
 const ttyProbe = "test -t 0 && test -t 1 && test -t 2 && echo tty-ok; tty"

@@ -2,14 +2,11 @@ package tests
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -32,21 +29,7 @@ func TestProcessConsoleInteractive(t *testing.T) {
 	if _, err := io.WriteString(master, "stty size; echo hi-$((20+22)); exit\n"); err != nil {
 		t.Fatal(err)
 	}
-	out := make(chan string, 1)
-	go func() {
-		b, err := io.ReadAll(master) // EIO once the shell exits
-		if err != nil && !errors.Is(err, syscall.EIO) {
-			t.Errorf("read pty master: %v", err)
-		}
-		out <- string(b)
-	}()
-	var text string
-	select {
-	case text = <-out:
-	case <-time.After(cmdTimeout):
-		master.Close()
-		t.Fatal("the shell never exited")
-	}
+	text := readMaster(t, master) // until the shell exits
 	for _, want := range []string{"40 100\r\n", "hi-42\r\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("pty output %q lacks %q", text, want)

@@ -25,21 +25,7 @@ func TestConsoleSocket(t *testing.T) {
 	master := waitMaster()
 	c.must("start", nil)
 
-	out := make(chan string, 1)
-	go func() {
-		b, err := io.ReadAll(master) // ends with EIO once the last slave fd closes
-		if err != nil && !errors.Is(err, syscall.EIO) {
-			t.Errorf("read pty master: %v", err)
-		}
-		out <- string(b)
-	}()
-	var text string
-	select {
-	case text = <-out:
-	case <-time.After(cmdTimeout):
-		master.Close()
-		t.Fatal("the pty never reached EOF")
-	}
+	text := readMaster(t, master)
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	if !strings.Contains(text, "tty-ok\n/dev/") {
 		t.Errorf("output through the pty: %q, want stdin and stdout a tty named /dev/...", text)
@@ -101,5 +87,28 @@ func ptyListener(t *testing.T) (sock string, waitMaster func() *os.File) {
 		}
 		t.Cleanup(func() { r.f.Close() })
 		return r.f
+	}
+}
+
+// readMaster reads the pty master until the last slave fd closes (EIO), as
+// the terminal put it out (\r\n line ends); it fails the test after
+// cmdTimeout.
+func readMaster(t *testing.T, master *os.File) string {
+	t.Helper()
+	out := make(chan string, 1)
+	go func() {
+		b, err := io.ReadAll(master)
+		if err != nil && !errors.Is(err, syscall.EIO) {
+			t.Errorf("read pty master: %v", err)
+		}
+		out <- string(b)
+	}()
+	select {
+	case s := <-out:
+		return s
+	case <-time.After(cmdTimeout):
+		master.Close()
+		t.Fatal("the pty never reached EOF")
+		return ""
 	}
 }

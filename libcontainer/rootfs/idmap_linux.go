@@ -153,13 +153,9 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 	if err := unix.Fstat(tree, &st); err != nil {
 		return fmt.Errorf("stat source: %w", err)
 	}
-	c := createDir
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		c = createFile
-	}
-	fd, err := r.openCreate(m.Destination, c)
+	fd, err := r.mountPoint(m.Destination, &st)
 	if err != nil {
-		return fmt.Errorf("create mount point: %w", err)
+		return err
 	}
 	err = unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 	unix.Close(fd)

@@ -151,19 +151,29 @@ func (r *root) mountEntry(env *mountEnv, i int, m *specs.Mount) error {
 	return nil
 }
 
+// mountPoint opens (creating it when missing) the destination of a bind
+// mount whose source is st: a directory for a directory, a file otherwise.
+func (r *root) mountPoint(dest string, st *unix.Stat_t) (int, error) {
+	c := createDir
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		c = createFile
+	}
+	fd, err := r.openCreate(dest, c)
+	if err != nil {
+		return -1, fmt.Errorf("create mount point: %w", err)
+	}
+	return fd, nil
+}
+
 func (r *root) bindMount(env *mountEnv, m *specs.Mount, o mountOptions) error {
 	src := bindSource(env.bundle, m.Source)
 	var st unix.Stat_t
 	if err := unix.Stat(src, &st); err != nil {
 		return fmt.Errorf("stat source: %w", err)
 	}
-	c := createDir
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		c = createFile
-	}
-	fd, err := r.openCreate(m.Destination, c)
+	fd, err := r.mountPoint(m.Destination, &st)
 	if err != nil {
-		return fmt.Errorf("create mount point: %w", err)
+		return err
 	}
 	err = unix.Mount(src, r.target(fd, m.Destination), "", unix.MS_BIND|o.flags&unix.MS_REC, "")
 	unix.Close(fd)

@@ -85,36 +85,11 @@ func cmdline(pid int) string {
 	return strings.ReplaceAll(string(bytes.TrimRight(b, "\x00")), "\x00", " ")
 }
 
-// deviceTable records what the host device nodes look like.
-type deviceTable map[string]string
-
-var hostDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
-
-func readDevices() (deviceTable, error) {
-	tab := deviceTable{}
-	for _, p := range hostDevices {
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return nil, err
-		}
-		tab[p] = fmt.Sprintf("mode=%o uid=%d gid=%d rdev=%d", st.Mode, st.Uid, st.Gid, st.Rdev)
-	}
-	return tab, nil
-}
-
 // checkDevices fails the test if a host device node changed owner, mode or
 // number, or stopped being a world-writable character device.
 func checkDevices(t *testing.T) {
 	t.Helper()
-	now, err := readDevices()
-	if err != nil {
-		t.Errorf("host devices: %v", err)
-		return
-	}
-	want := fmt.Sprintf("mode=%o uid=0 gid=0", syscall.S_IFCHR|0o666)
-	for p, got := range now {
-		if got != devicesAtStart[p] || !strings.HasPrefix(got, want+" ") {
-			t.Errorf("host device %s changed: was %s, now %s (want %s ...)", p, devicesAtStart[p], got, want)
-		}
+	for _, c := range fixture.DeviceChanges(devicesAtStart) {
+		t.Error(c)
 	}
 }

@@ -9,9 +9,7 @@ package tests
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/tupper-runtime/tupper/tests/internal/fixture"
@@ -22,10 +20,10 @@ const cgroupParent = "/tupper-test"
 
 // Set once by TestMain, read-only afterwards.
 var (
-	tupperBin      string      // the binary under test
-	rootfsDir      string      // shared busybox rootfs (absolute)
-	stateRoot      string      // default --root for every tupper call
-	devicesAtStart deviceTable // host device nodes as they were at the start
+	tupperBin      string              // the binary under test
+	rootfsDir      string              // shared busybox rootfs (absolute)
+	stateRoot      string              // default --root for every tupper call
+	devicesAtStart fixture.DeviceTable // host device nodes as they were at the start
 )
 
 func TestMain(m *testing.M) {
@@ -65,21 +63,11 @@ func runMain(m *testing.M) int {
 
 func setup(tmp string) error {
 	var err error
-	if devicesAtStart, err = readDevices(); err != nil {
+	if devicesAtStart, err = fixture.ReadDevices(); err != nil {
 		return err
 	}
-	tupperBin = os.Getenv("TUPPER_BINARY")
-	if tupperBin == "" {
-		tupperBin = filepath.Join(tmp, "tupper")
-		if err := buildTupper(tupperBin); err != nil {
-			return err
-		}
-	}
-	if tupperBin, err = filepath.Abs(tupperBin); err != nil {
+	if tupperBin, err = fixture.Binary(tmp); err != nil {
 		return err
-	}
-	if _, err := os.Stat(tupperBin); err != nil {
-		return fmt.Errorf("TUPPER_BINARY (relative to tests/): %w", err)
 	}
 	rootfsDir = filepath.Join(tmp, "rootfs")
 	if err := fixture.BuildRootfs(rootfsDir); err != nil {
@@ -87,16 +75,4 @@ func setup(tmp string) error {
 	}
 	stateRoot = filepath.Join(tmp, "state")
 	return os.MkdirAll(stateRoot, 0o700)
-}
-
-// buildTupper builds the binary the way `make build` does.
-func buildTupper(out string) error {
-	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	ldflags := "-s -w -extldflags -static -X main.version=test -X main.commit=" + strings.TrimSpace(string(commit))
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "netgo osusergo urfave_cli_no_docs", "-ldflags", ldflags, "-o", out, "github.com/tupper-runtime/tupper")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, b)
-	}
-	return nil
 }

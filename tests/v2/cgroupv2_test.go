@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 	"github.com/tupper-runtime/tupper/tests/vm"
 )
 
@@ -45,15 +46,9 @@ func TestCgroupV2(t *testing.T) {
 // guestFiles builds (or takes) the binary and writes the bundles and the
 // probe; it returns them as vm.Run arguments.
 func guestFiles(tmp string) ([]string, error) {
-	bin := os.Getenv("TUPPER_BINARY")
-	if bin == "" {
-		bin = filepath.Join(tmp, "tupper")
-		if err := buildTupper(bin); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("TUPPER_BINARY (relative to tests/v2): %w", err)
+	bin, err := fixture.Binary(tmp)
+	if err != nil {
+		return nil, err
 	}
 	probe := filepath.Join(tmp, "probe.sh")
 	if err := os.WriteFile(probe, []byte(probeScript), 0o755); err != nil {
@@ -71,17 +66,6 @@ func guestFiles(tmp string) ([]string, error) {
 		}
 	}
 	return files, nil
-}
-
-// buildTupper builds the static binary the way `make build` does.
-func buildTupper(out string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "netgo osusergo",
-		"-ldflags", "-s -w -extldflags -static -X main.version=test", "-o", out, "github.com/tupper-runtime/tupper")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, b)
-	}
-	return nil
 }
 
 // parseChecks maps each key of the "CHECK key value" lines to its value

@@ -1,0 +1,133 @@
+// Package clients runs real container engines from their Debian packages
+// (podman, containerd with ctr, Docker's dockerd) with tupper as their OCI
+// runtime, and checks from inside their containers that each feature works.
+//
+// Every engine keeps its state under a temporary directory of the test's
+// (never the host's default stores), uses images imported from the busybox
+// rootfs the tests build (no registry is reachable), and gives its containers
+// cgroups under /tupper-test/clients. The engines call tupper through a wrapper
+// named tupper that appends each argv to a log, so a test can check that the
+// engine really called tupper, and how.
+package clients
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
+)
+
+// cgroupParent holds every cgroup the engines create for their containers.
+const cgroupParent = "/tupper-test/clients"
+
+// Set once by TestMain, read-only afterwards.
+var (
+	tmpDir         string              // everything the tests make lives under it
+	realTupper     string              // the binary under test
+	tupperWrapper  string              // <tmp>/bin/tupper: logs argv, then execs realTupper
+	callLog        string              // where the wrapper writes one line per call
+	rootfsDir      string              // busybox rootfs (absolute)
+	rootfsTar      string              // the same rootfs as a tar, for `podman import` and `docker import`
+	devicesAtStart fixture.DeviceTable // host device nodes as they were at the start
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Println("SKIP client tests: the engines run real containers and need root")
+		os.Exit(0)
+	}
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	var err error
+	if tmpDir, err = os.MkdirTemp("", "tupper-clients-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmpDir)
+	if err := setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "setup:", err)
+		return 1
+	}
+	code := m.Run()
+	for _, d := range fixture.CgroupDirs(cgroupParent) {
+		if err := os.Remove(d); err != nil {
+			fmt.Fprintln(os.Stderr, "warning: cgroup left behind:", err)
+		}
+	}
+	return code
+}
+
+func setup() error {
+	var err error
+	if err := os.Chmod(tmpDir, 0o755); err != nil {
+		return err
+	}
+	if devicesAtStart, err = fixture.ReadDevices(); err != nil {
+		return err
+	}
+	if realTupper, err = fixture.Binary(tmpDir); err != nil {
+		return err
+	}
+	rootfsDir = filepath.Join(tmpDir, "rootfs")
+	if err := fixture.BuildRootfs(rootfsDir); err != nil {
+		return fmt.Errorf("build rootfs: %w", err)
+	}
+	rootfsTar = filepath.Join(tmpDir, "busybox.tar")
+	if b, err := exec.Command("tar", "-C", rootfsDir, "-cf", rootfsTar, ".").CombinedOutput(); err != nil {
+		return fmt.Errorf("tar rootfs: %v: %s", err, b)
+	}
+	callLog = filepath.Join(tmpDir, "calls.log")
+	tupperWrapper = filepath.Join(tmpDir, "bin", "tupper")
+	if err := os.MkdirAll(filepath.Dir(tupperWrapper), 0o755); err != nil {
+		return err
+	}
+	// One line per call: the argv, each argument quoted by printf %q.
+	script := fmt.Sprintf("#!/bin/sh\nprintf '%%q ' \"$@\" >> %s\necho >> %s\nexec %s \"$@\"\n", callLog, callLog, realTupper)
+	return os.WriteFile(tupperWrapper, []byte(script), 0o755)
+}
+
+// calls returns the argv lines the wrapper logged that contain every one of
+// the words, in order of the calls.
+func calls(words ...string) []string {
+	data, _ := os.ReadFile(callLog)
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		ok := line != ""
+		for _, w := range words {
+			ok = ok && strings.Contains(line, w)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// needBinaries fails the test when a client's program is missing: `make deps`
+// installs them, so a missing one is a broken setup, not a reason to skip.
+func needBinaries(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			t.Fatalf("%s is not installed (make deps installs it): %v", n, err)
+		}
+	}
+}
+
+// checkHost fails the test if a host device node changed, and removes the
+// cgroup path rel (under cgroupParent) with anything left in it.
+func checkHost(t *testing.T, rel string) {
+	t.Helper()
+	for _, c := range fixture.DeviceChanges(devicesAtStart) {
+		t.Error(c)
+	}
+	if err := fixture.RemoveCgroups(cgroupParent, rel); err != nil {
+		t.Error(err)
+	}
+}

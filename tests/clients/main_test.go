@@ -87,8 +87,10 @@ func setup() error {
 	if err := os.MkdirAll(filepath.Dir(tupperWrapper), 0o755); err != nil {
 		return err
 	}
-	// One line per call: the argv, each argument quoted by printf %q.
-	script := fmt.Sprintf("#!/bin/sh\nprintf '%%q ' \"$@\" >> %s\necho >> %s\nexec %s \"$@\"\n", callLog, callLog, realTupper)
+	// One line per call: the argv, each argument quoted by printf %q (bash:
+	// dash has no %q), appended in one write so that concurrent calls from an
+	// engine do not interleave.
+	script := fmt.Sprintf("#!/bin/bash\nline=$(printf '%%q ' \"$@\")\necho \"$line\" >> %s\nexec %s \"$@\"\n", callLog, realTupper)
 	return os.WriteFile(tupperWrapper, []byte(script), 0o755)
 }
 

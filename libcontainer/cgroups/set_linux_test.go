@@ -97,6 +97,8 @@ func TestSetV1(t *testing.T) {
 			"blkio/blkio.throttle.read_bps_device=8:0 100", "blkio/blkio.throttle.write_bps_device=8:0 200",
 			"blkio/blkio.throttle.read_iops_device=8:16 300", "blkio/blkio.throttle.write_iops_device=8:16 400",
 		}},
+		// Docker sends "weight": 0 for every container: unset, not an error.
+		{name: "blkio zero weight", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(0), LeafWeight: u16(0)}}},
 		{name: "hugetlb", r: specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}},
 			want: []string{"hugetlb/hugetlb.2MB.limit_in_bytes=4194304"}},
 		{name: "network", r: specs.LinuxResources{Network: &specs.LinuxNetwork{

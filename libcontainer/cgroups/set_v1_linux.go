@@ -163,12 +163,14 @@ func (m *v1Manager) setBlkio(r *specs.LinuxResources) error {
 	if !exists(dir, weightFile) && exists(dir, "blkio.bfq.weight") {
 		weightFile = "blkio.bfq.weight"
 	}
-	if b.Weight != nil {
+	// Docker sends "weight": 0 for every container without --blkio-weight;
+	// the kernel takes only 10..1000 (1..1000 for BFQ), so 0 means unset.
+	if b.Weight != nil && *b.Weight != 0 {
 		if err := m.set("blkio", "blockIO.weight", weightFile, utoa(uint64(*b.Weight))); err != nil {
 			return err
 		}
 	}
-	if b.LeafWeight != nil {
+	if b.LeafWeight != nil && *b.LeafWeight != 0 {
 		if err := m.set("blkio", "blockIO.leafWeight", "blkio.leaf_weight", utoa(uint64(*b.LeafWeight))); err != nil {
 			return err
 		}

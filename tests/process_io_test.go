@@ -65,10 +65,11 @@ func TestProcessStdinPipe(t *testing.T) {
 	}
 }
 
-// TestProcessExecErrors: a command that cannot run fails at start with the
-// words runc uses; dockerd and podman turn "executable file not found" and
-// "no such file or directory" into exit code 127, "permission denied" into
-// 126. The container is then stopped and deletes cleanly.
+// TestProcessExecErrors: a command that cannot run fails create, as runc's
+// does, with the words runc uses; podman and dockerd turn a create error
+// saying "executable file not found" or "no such file or directory" into exit
+// code 127, "permission denied" into 126 (an error from start is only 126 to
+// podman). Nothing of the container is left.
 func TestProcessExecErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -82,11 +83,8 @@ func TestProcessExecErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCtr(t, tc.args...)
-			c.mustCreate()
-			_, stderr, code := c.do("start", nil)
-			wantError(t, "start", code, stderr, tc.want)
-			c.waitStatus(specs.StateStopped)
-			c.must("delete", nil)
+			stderr, code := c.create()
+			wantError(t, "create", code, stderr, tc.want)
 			assertNoLeak(t, c)
 
 			c = newCtr(t, tc.args...)
@@ -151,7 +149,10 @@ func TestProcessLogJSON(t *testing.T) {
 			c.spec.Mounts = append(c.spec.Mounts, specs.Mount{Destination: "/mnt/x", Type: "nosuchfs", Source: "none"})
 		}, "create", "/mnt/x"},
 		{"create: cwd", func(c *ctr) { c.spec.Process.Cwd = "/bin/busybox" }, "create", "process.cwd"},
-		{"start: exec", func(c *ctr) { c.spec.Process.Args = []string{"foo"} }, "start", `exec: "foo": executable file not found in $PATH`},
+		{"create: exec", func(c *ctr) { c.spec.Process.Args = []string{"foo"} }, "create", `exec: "foo": executable file not found in $PATH`},
+		{"start: hook", func(c *ctr) {
+			c.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/false"}}}
+		}, "start", "startContainer hook[0] /bin/false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCtr(t, "true")

@@ -168,6 +168,14 @@ func (in *initState) setup() error {
 	if err := in.step("process attributes", in.prepareProcess); err != nil {
 		return err
 	}
+	// Looked up now as runc does, so a missing command fails create: podman
+	// turns only a create error saying "executable file not found" or "no
+	// such file or directory" into exit code 127; from start it is a bare
+	// failure (126). execProcess looks it up again after the startContainer
+	// hooks, which may change the rootfs.
+	if _, err := lookPath(spec.Process.Args[0], pathOf(spec.Process.Env)); err != nil {
+		return err
+	}
 	// Check now what waitForStart will need, while create can still report it.
 	if err := unix.Access("/proc/self/fd/"+strconv.Itoa(in.fifoFD), unix.W_OK); err != nil {
 		return fmt.Errorf("exec fifo: %w (is /proc mounted in the container?)", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -78,7 +79,7 @@ func newApp(g *globals) *cli.App {
 		Usage:   "an OCI runtime-spec container runtime",
 		Version: version,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: "/run/tupper", Usage: "directory for container state"},
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log each step with its duration"},
@@ -86,8 +87,12 @@ func newApp(g *globals) *cli.App {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "true, false or auto"},
 		},
 		Before: func(ctx *cli.Context) error {
+			var rootless bool
 			switch r := ctx.String("rootless"); r {
-			case "true", "false", "auto":
+			case "true", "false":
+				rootless = r == "true"
+			case "auto":
+				rootless = container.DetectRootless()
 			default:
 				return fmt.Errorf("--rootless %q: want true, false or auto", r)
 			}
@@ -103,6 +108,7 @@ func newApp(g *globals) *cli.App {
 				Log:           l,
 				SystemdCgroup: ctx.Bool("systemd-cgroup"),
 				Debug:         ctx.Bool("debug"),
+				Rootless:      rootless,
 			}
 			return nil
 		},
@@ -150,4 +156,13 @@ func onContainer(g *globals, do func(*container.Container) error) cli.ActionFunc
 		}
 		return nil
 	}
+}
+
+// defaultRoot is --root's default: /run/tupper for root, and for anyone
+// else $XDG_RUNTIME_DIR/tupper, a directory of their own, as runc does.
+func defaultRoot() string {
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" && os.Geteuid() != 0 {
+		return filepath.Join(dir, "tupper")
+	}
+	return "/run/tupper"
 }

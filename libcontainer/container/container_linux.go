@@ -39,6 +39,9 @@ type Options struct {
 	Log           *slog.Logger
 	SystemdCgroup bool
 	Debug         bool
+	// Rootless: the runtime may lack the privileges of host root (see
+	// rootless_linux.go); a cgroup it may not create is done without.
+	Rootless bool
 }
 
 func (o *Options) store() state.Store { return state.Store{Root: o.Root} }

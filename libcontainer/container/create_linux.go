@@ -99,9 +99,20 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 	if err := mgr.Apply(0); err != nil {
-		return nil, fmt.Errorf("create cgroup: %w", err)
+		if !o.cgroupOptional(spec, err) {
+			if o.Rootless {
+				return nil, fmt.Errorf("linux.resources: a rootless container gets limits only in a cgroup it may create: %w", err)
+			}
+			return nil, fmt.Errorf("create cgroup: %w", err)
+		}
+		// Rootless and nothing to limit: run in the caller's cgroup, as
+		// runc does. The cgroup is not destroyed: one that existed before
+		// is not ours to remove.
+		o.Log.Debug("rootless: running without a cgroup", "id", id, "err", err)
+		mgr = nil
+	} else {
+		c.rec.CgroupPaths = mgr.Paths()
 	}
-	c.rec.CgroupPaths = mgr.Paths()
 	o.debug("create cgroup", t)
 
 	p, err := startInit(c, spec, mgr, co)
@@ -180,7 +191,14 @@ func makeFIFO(path string, spec *specs.Spec) error {
 		return os.Chmod(path, 0o622)
 	}
 	if uid != 0 || gid != 0 {
-		if err := unix.Chown(path, uid, gid); err != nil {
+		err := unix.Chown(path, uid, gid)
+		if err == unix.EPERM {
+			// Rootless, with root mapped to a subordinate id: only
+			// newuidmap could give the FIFO to it. Open it to all as
+			// above; the init gets it by fd, not through the state dir.
+			return os.Chmod(path, 0o622)
+		}
+		if err != nil {
 			return fmt.Errorf("chown exec fifo: %w", err)
 		}
 	}

@@ -195,6 +195,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 // joins lists the init's namespaces to enter, the user namespace last: as
 // the runtime's root the constructor may enter any namespace, including one
 // the container's user namespace does not own (a pod's network namespace).
+// A runtime without CAP_SYS_ADMIN joins the user namespace first.
 // Namespaces the container shares with the host are not listed: the exec'd
 // process is there already.
 func (c *Container) joins() []nsenter.Join {
@@ -214,6 +215,14 @@ func (c *Container) joins() []nsenter.Join {
 			continue
 		}
 		out = append(out, nsenter.Join{Kind: nsKind(t), Path: path})
+	}
+	if n := len(out); n > 0 && out[n-1].Kind == "user" && !hasCap(unix.CAP_SYS_ADMIN) {
+		// Rootless: setns into the others needs CAP_SYS_ADMIN, which an
+		// unprivileged caller only has once in the container's user
+		// namespace (it owns it).
+		user := out[n-1]
+		copy(out[1:], out[:n-1])
+		out[0] = user
 	}
 	return out
 }

@@ -17,7 +17,8 @@ import (
 //	parent (tupper create)                 init (tupper init)
 //	  clone(CLONE_NEW*) ─────────────────▶  [nsenter constructor: setns by path;
 //	                                         a new user ns:   ◀── msgUserMap{pid}
-//	  write uid_map, gid_map; one byte ─▶
+//	  write uid_map, gid_map (rootless:
+//	  newuidmap, newgidmap); one byte ──▶
 //	                                         when it forks:   ◀── msgPid{pid}]
 //	  place init in its cgroup
 //	  msgConfig{spec, options} ──────────▶

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -36,8 +35,9 @@ type initProcess struct {
 	mgr    cgroups.Manager
 	forked bool // the nsenter constructor forked: cmd is only the intermediate
 	// userMaps: the constructor creates the user namespace and asks for
-	// its maps (see namespacePlan).
+	// its maps (see namespacePlan), which are written as maps says.
 	userMaps bool
+	maps     *mapPlan
 	cfg      *initConfig
 }
 
@@ -76,7 +76,12 @@ var cloneFlag = map[string]uintptr{
 // whenever it must fork (they apply to children only). A new cgroup
 // namespace is left to the init, which unshares it after it has been placed
 // in its cgroup, so that cgroup becomes the namespace's root.
-func namespacePlan(spec *specs.Spec, req *nsenter.Request) (clone uintptr) {
+//
+// directMaps says whether this process may write the maps of a new user
+// namespace itself; when it may not (rootless: newuidmap, or only its own
+// id with setgroups denied), the Go runtime cannot write them at the clone,
+// so the constructor creates the user namespace and asks for them.
+func namespacePlan(spec *specs.Spec, req *nsenter.Request, directMaps bool) (clone uintptr) {
 	if spec.Linux == nil {
 		return 0
 	}
@@ -105,13 +110,16 @@ func namespacePlan(spec *specs.Spec, req *nsenter.Request) (clone uintptr) {
 	// constructor may enter any namespace, including ones the container's
 	// user namespace does not own (a pod's network namespace).
 	sortUserLast(req.Joins)
-	if len(req.Joins) > 0 && clone != 0 {
+	viaConstructor := len(req.Joins) > 0 || (!directMaps && clone&unix.CLONE_NEWUSER != 0)
+	if viaConstructor && clone != 0 {
 		// Joining comes first, as the runtime's root: a namespace created
 		// by the clone would belong to the runtime's user namespace, out of
 		// reach from a joined one, and a new user namespace would lose the
 		// right to open the paths to join. So the constructor joins, then
 		// creates the new ones (asking us for the maps of a new user
-		// namespace), then forks when pid or time need it.
+		// namespace), then forks when pid or time need it. Without joins,
+		// the same order lets the maps of a new user namespace be written
+		// by someone other than the Go runtime.
 		req.Unshare, clone = clone, 0
 		req.UserMaps = req.Unshare&unix.CLONE_NEWUSER != 0
 		if newPidTime != 0 {
@@ -155,6 +163,11 @@ func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 // the exec FIFO (O_PATH) and, with --console-socket, the console socket.
 func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOptions) (_ *initProcess, retErr error) {
 	t := time.Now()
+	// Before anything is started: a missing newuidmap fails here.
+	maps, err := planMaps(spec)
+	if err != nil {
+		return nil, err
+	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("init socketpair: %w", err)
@@ -179,9 +192,11 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if c.console, err = cf.console(co.ConsoleSocket, spec.Process.Terminal); err != nil {
 		return nil, err
 	}
-	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req)}
-	if err := cf.cgroup(mgr, req, attr); err != nil {
-		return nil, err
+	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req, maps.direct())}
+	if mgr != nil { // nil: rootless, without a cgroup (see Create)
+		if err := cf.cgroup(mgr, req, attr); err != nil {
+			return nil, err
+		}
 	}
 	if !req.Empty() {
 		cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
@@ -229,7 +244,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
-	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps}
+	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
 	prog, err := compileSeccomp(c, spec)
 	if err != nil {
 		_ = cmd.Process.Kill()
@@ -271,12 +286,12 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 	// the container, not kill the Go runtime of its init.
 	applied := false
 	applyResources := func() error {
-		if applied || spec.Linux == nil {
+		if applied || spec.Linux == nil || p.mgr == nil {
 			return nil
 		}
 		applied = true
 		t := time.Now()
-		if err := p.mgr.Set(spec.Linux.Resources); err != nil {
+		if err := p.mgr.Set(c.opts.resources(spec.Linux.Resources)); err != nil {
 			return fmt.Errorf("apply cgroup: %w", err)
 		}
 		c.opts.debug("apply resources", t)
@@ -342,44 +357,6 @@ func compileSeccompFor(o *Options, s *specs.LinuxSeccomp) (*seccomp.Program, err
 		return nil, err // its errors name the field already
 	}
 	return prog, nil
-}
-
-// writeUserMaps answers the constructor's request for the maps of the user
-// namespace it created: they must be written from outside it. The reply
-// byte says whether root is mapped, so it can become root in it.
-func (p *initProcess) writeUserMaps(spec *specs.Spec) error {
-	m, err := p.ch.expect(msgUserMap)
-	if err != nil {
-		return err
-	}
-	dir := "/proc/" + strconv.Itoa(m.Pid)
-	if err := os.WriteFile(dir+"/uid_map", formatIDMap(spec.Linux.UIDMappings), 0); err != nil {
-		return fmt.Errorf("linux.uidMappings: write %s/uid_map: %w", dir, unwrapPath(err))
-	}
-	if err := os.WriteFile(dir+"/gid_map", formatIDMap(spec.Linux.GIDMappings), 0); err != nil {
-		return fmt.Errorf("linux.gidMappings: write %s/gid_map: %w", dir, unwrapPath(err))
-	}
-	reply := []byte{'0'}
-	if mapsZero(spec.Linux.UIDMappings) && mapsZero(spec.Linux.GIDMappings) {
-		reply[0] = '1'
-	}
-	if _, err := p.parent.Write(reply); err != nil {
-		return fmt.Errorf("answer user namespace request: %w", err)
-	}
-	return nil
-}
-
-func formatIDMap(m []specs.LinuxIDMapping) []byte {
-	var b []byte
-	for _, e := range m {
-		b = strconv.AppendUint(b, uint64(e.ContainerID), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(e.HostID), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(e.Size), 10)
-		b = append(b, '\n')
-	}
-	return b
 }
 
 func (p *initProcess) closeParent() { p.parent.Close() }

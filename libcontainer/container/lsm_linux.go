@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 )
@@ -19,6 +20,8 @@ type lsmLabel struct {
 	enabled func() bool
 	paths   []string // where to write, first that exists
 	data    string   // what to write
+	// open opens a path for writing; nil is os.OpenFile (tests fake it).
+	open func(path string) (io.WriteCloser, error)
 }
 
 func appArmorLabel(profile string) lsmLabel {
@@ -50,18 +53,37 @@ func (l lsmLabel) check() error {
 	return nil
 }
 
+// apply writes the label to the first of l.paths that opens. Only an open
+// that finds no file moves on to the next path: the kernel also answers a
+// write with ENOENT, when AppArmor has no profile by that name, and that
+// must be reported as it is.
 func (l lsmLabel) apply() error {
-	var err error
-	for _, p := range l.paths {
-		err = os.WriteFile(p, []byte(l.data), 0)
-		if !errors.Is(err, fs.ErrNotExist) {
-			break
+	for i, p := range l.paths {
+		f, err := l.openPath(p)
+		if errors.Is(err, fs.ErrNotExist) && i < len(l.paths)-1 {
+			continue
 		}
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", l.field, l.value, err)
+		}
+		_, err = f.Write([]byte(l.data))
+		f.Close()
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s %q: not loaded in the kernel's %s: %w", l.field, l.value, l.lsm, err)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", l.field, l.value, err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("%s %q: %w", l.field, l.value, err)
+	return fmt.Errorf("%s %q: no path to write it to", l.field, l.value)
+}
+
+func (l lsmLabel) openPath(p string) (io.WriteCloser, error) {
+	if l.open != nil {
+		return l.open(p)
 	}
-	return nil
+	return os.OpenFile(p, os.O_WRONLY, 0)
 }
 
 // appArmorEnabled works from the host and from inside the container, which

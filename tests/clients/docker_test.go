@@ -89,7 +89,7 @@ func TestDocker(t *testing.T) {
 		commit, _, _ = strings.Cut(commit, "\n")
 		// dockerd asks the default runtime for its --version and shows the
 		// "commit:" line as the runc commit.
-		if want := "tupper " + commit; strings.TrimSpace(info) != want {
+		if want := strings.TrimSpace("tupper " + commit); strings.TrimSpace(info) != want {
 			t.Errorf("docker info: %q, want %q", info, want)
 		}
 		if len(calls("--version")) == 0 {

@@ -760,7 +760,9 @@ func ctrCalls(id string) []ctrCall {
 		f := strings.Fields(line)
 		i := 0
 		for i < len(f) && strings.HasPrefix(f[i], "-") {
-			if strings.Contains(f[i], "=") {
+			// --debug and --systemd-cgroup take no value; the shim's other
+			// global flags do, unless given with "=".
+			if strings.Contains(f[i], "=") || f[i] == "--debug" || f[i] == "--systemd-cgroup" {
 				i++
 			} else {
 				i += 2

@@ -15,6 +15,9 @@ LDFLAGS  := -s -w -extldflags -static -X main.version=$(VERSION) -X main.commit=
 # netgo and osusergo keep glibc's NSS (which a static binary cannot load) out.
 GOBUILD  := CGO_ENABLED=1 $(GO) build -trimpath -tags "netgo osusergo urfave_cli_no_docs" -ldflags "$(LDFLAGS)"
 DEB_PKGS := busybox-static runc crun libseccomp-dev qemu-system-x86 cpio uidmap libc6-dev gcc
+# The engines tests/clients drives tupper from; without recommends, which
+# would add services and tools the tests do not use.
+CLIENT_PKGS := podman conmon containerd docker.io
 N        ?= 50
 DEMO     := _demo
 DEMO_CMD := echo hello from tupper; hostname; id; ls /
@@ -27,14 +30,20 @@ build:
 	$(GOBUILD) -o $(BIN) .
 
 # Installs only what is missing, so a second run costs nothing.
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# $(1): the packages; $(2): extra apt-get flags.
+define apt_install
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_PKGS))
+	$(call apt_install,$(CLIENT_PKGS),--no-install-recommends)
 	$(GO) mod download
 
 # Runs every part even when one fails, so one CI run reports them all:

@@ -32,7 +32,9 @@ import (
 // root, state, socket and shims' temporary files all lie under one directory,
 // import a busybox image built here as an OCI archive, and drive it with ctr,
 // giving the runc shim (containerd-shim-runc-v2) the tupper wrapper as its
-// runtime binary and a runtime root under that directory.
+// runtime binary and a runtime root under that directory. containerd and its
+// shims run in a mount namespace of their own, with a directory of the test's
+// over /run, for the one path the shim will not move; ctr runs in the host's.
 
 const (
 	ctrNamespace = "tupper-clients"
@@ -45,6 +47,10 @@ const (
 	shimSocketDir = "/run/containerd/s"
 )
 
+// ctrHostPaths are containerd's default stores on the host, which the test's
+// containerd must not create.
+var ctrHostPaths = []string{"/run/containerd", "/var/lib/containerd", "/opt/containerd"}
+
 // ctrDaemon is one containerd the tests started.
 type ctrDaemon struct {
 	dir      string // everything of this containerd's lies under it
@@ -53,11 +59,25 @@ type ctrDaemon struct {
 	runcRoot string // the shim's runc root: tupper's --root is runcRoot/<namespace>
 	fifoDir  string // ctr's stdio FIFOs
 	tmp      string // TMPDIR of containerd and its shims
-	pid      int
+	run      string // bound over /run in containerd's mount namespace
+	pid      int    // containerd's
+	mountNS  string // containerd's mount namespace (readlink /proc/PID/ns/mnt)
 }
 
 func TestContainerd(t *testing.T) {
-	needBinaries(t, "containerd", "ctr", "containerd-shim-runc-v2")
+	needBinaries(t, "containerd", "ctr", "containerd-shim-runc-v2", "mount")
+	// Registered first, so that it runs last, once containerd has stopped.
+	existed := map[string]bool{}
+	for _, p := range ctrHostPaths {
+		existed[p] = ctrExists(p)
+	}
+	t.Cleanup(func() {
+		for _, p := range ctrHostPaths {
+			if !existed[p] && ctrExists(p) {
+				t.Errorf("%s exists on the host, and did not before the test: containerd or a shim wrote outside the test's directory", p)
+			}
+		}
+	})
 	d := startContainerd(t)
 	d.importImage(t)
 
@@ -172,6 +192,17 @@ func (d *ctrDaemon) testCgroups(t *testing.T) {
 	shims := d.shimPids(id)
 	if len(shims) != 1 {
 		t.Fatalf("shim processes for %s: %v, want one", id, shims)
+	}
+	// The shim's socket is in the directory over containerd's /run, not in
+	// the host's.
+	if !ctrExists(d.shimSocket(id)) {
+		t.Errorf("shim socket %s missing", d.shimSocket(id))
+	}
+	if hostSock := filepath.Join(shimSocketDir, ctrShimSocketName(d.sock, id)); ctrExists(hostSock) {
+		t.Errorf("shim socket %s on the host, want it only in containerd's mount namespace", hostSock)
+	}
+	if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", shims[0])); ns != d.mountNS {
+		t.Errorf("shim's mount namespace %q, want containerd's %q", ns, d.mountNS)
 	}
 	want, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", d.pid))
 	got, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", shims[0]))
@@ -390,9 +421,12 @@ func startContainerd(t *testing.T) *ctrDaemon {
 		runcRoot: filepath.Join(dir, "runc"),
 		fifoDir:  filepath.Join(dir, "fifo"),
 		tmp:      filepath.Join(dir, "tmp"),
+		run:      filepath.Join(dir, "run"),
 	}
-	if err := os.Mkdir(d.tmp, 0o700); err != nil {
-		t.Fatal(err)
+	for _, sub := range []string{d.tmp, d.run} {
+		if err := os.Mkdir(sub, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Disabled: CRI (it serves Kubernetes and wants CNI), the snapshotters of
 	// filesystems this host lacks, and opt, which makes /opt/containerd. The
@@ -420,7 +454,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("containerd", "--config", configPath)
+	// The shims put their sockets in /run/containerd/s whatever the config
+	// says, so containerd runs in a mount namespace of its own with d.run
+	// over /run; the shims inherit it. Everything ctr shares with them (the
+	// sockets, the bundles, the FIFOs) lies under dir, the same files in both
+	// namespaces.
+	cmd, err := commandWithBinds([]bindMount{{d.run, "/run"}}, "containerd", "--config", configPath)
+	if err != nil {
+		logFile.Close()
+		t.Fatal(err)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// The shims inherit containerd's environment: TMPDIR keeps their
 	// process.json files and console sockets under dir.
@@ -434,6 +477,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { d.stop(t, cmd, exited, logPath) })
+	ownNS, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.mountNS, err = os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", d.pid)); err != nil {
+		t.Fatal(err)
+	}
+	if d.mountNS == ownNS {
+		t.Fatalf("containerd runs in the test's mount namespace %s, want one of its own", ownNS)
+	}
 
 	deadline := time.Now().Add(ctrTimeout)
 	for {
@@ -466,6 +519,20 @@ func (d *ctrDaemon) stop(t *testing.T, cmd *exec.Cmd, exited chan struct{}, logP
 			d.command(ctx, "containers", "rm", id).Run()
 		}
 	}
+	// The mounts containerd makes (rootfs snapshots, image unpacking) are in
+	// its mount namespace and vanish with it: look for leftovers while it runs.
+	select {
+	case <-exited:
+		t.Errorf("containerd exited before the end of the test")
+	default:
+		mounts, err := ctrMountsUnder(strconv.Itoa(d.pid), d.dir)
+		if err != nil {
+			t.Error(err)
+		}
+		for _, m := range mounts {
+			t.Errorf("%s still mounted in containerd's mount namespace after every container was removed", m)
+		}
+	}
 	if t.Failed() {
 		b, _ := os.ReadFile(logPath)
 		t.Logf("containerd's log:\n%s", b)
@@ -481,8 +548,12 @@ func (d *ctrDaemon) stop(t *testing.T, cmd *exec.Cmd, exited chan struct{}, logP
 		t.Errorf("shim %d still running after containerd stopped; killing it", pid)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	for _, m := range ctrMountsUnder(d.dir) {
-		t.Errorf("%s still mounted after containerd stopped; unmounting it", m)
+	mounts, err := ctrMountsUnder("self", d.dir)
+	if err != nil {
+		t.Error(err)
+	}
+	for _, m := range mounts {
+		t.Errorf("%s mounted in the host's mount namespace: it leaked out of containerd's; unmounting it", m)
 		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
 			t.Error(err)
 		}
@@ -618,15 +689,34 @@ func (d *ctrDaemon) checkGone(t *testing.T, id string) {
 			t.Errorf("%s left behind", p)
 		}
 	}
-	sum := sha256.Sum256([]byte(filepath.Join(d.sock, ctrNamespace, id)))
-	sock := filepath.Join(shimSocketDir, hex.EncodeToString(sum[:]))
+	sock := d.shimSocket(id)
 	ctrWaitFor(t, "the shim to exit", func() bool {
 		_, err := os.Lstat(sock)
 		return len(d.shimPids(id)) == 0 && errors.Is(err, os.ErrNotExist)
 	})
+	mounts, err := ctrMountsUnder(strconv.Itoa(d.pid), d.bundle(id))
+	if err != nil {
+		t.Error(err)
+	}
+	for _, m := range mounts {
+		t.Errorf("%s still mounted in containerd's mount namespace", m)
+	}
 	if dirs := fixture.CgroupDirs(ctrCgroup(id)); len(dirs) != 0 {
 		t.Errorf("cgroups left behind: %q", dirs)
 	}
+}
+
+// ctrShimSocketName is the name of the socket of the shim for container id of
+// the containerd at address: the shim 1.6 hashes address/namespace/id.
+func ctrShimSocketName(address, id string) string {
+	sum := sha256.Sum256([]byte(filepath.Join(address, ctrNamespace, id)))
+	return hex.EncodeToString(sum[:])
+}
+
+// shimSocket is where the host sees the socket of the shim for container id:
+// shimSocketDir in containerd's mount namespace is under d.run.
+func (d *ctrDaemon) shimSocket(id string) string {
+	return filepath.Join(d.run, strings.TrimPrefix(shimSocketDir, "/run"), ctrShimSocketName(d.sock, id))
 }
 
 // shimPids returns the pids of the shims serving this containerd, for
@@ -664,9 +754,13 @@ func ctrFlagValue(args []string, flag string) string {
 	return ""
 }
 
-// ctrMountsUnder returns the mount points under dir, deepest first.
-func ctrMountsUnder(dir string) []string {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
+// ctrMountsUnder returns the mount points under dir, deepest first, in the
+// mount namespace of process proc (a pid, or "self").
+func ctrMountsUnder(proc, dir string) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + proc + "/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
 	var mounts []string
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
@@ -674,7 +768,7 @@ func ctrMountsUnder(dir string) []string {
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
-	return mounts
+	return mounts, nil
 }
 
 // ctrWaitFor polls cond until it holds and fails the test if it never does.

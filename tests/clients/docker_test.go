@@ -326,37 +326,36 @@ func startDockerd(t *testing.T) *dockerd {
 	// whatever their flags say: /run/docker/plugins (the plugin exec root),
 	// /etc/docker/key.json (the engine's identity), /opt/containerd (the opt
 	// plugin) and /run/containerd/s (the shims' sockets). So dockerd runs in
-	// a mount namespace of its own (Unshareflags makes / private in it) where
-	// directories of the test's are bound over /run, /etc/docker and /opt.
-	script := `set -e
-mount --bind "$1" /run
-mount --bind "$2" /etc/docker
-mount --bind "$3" /opt
-shift 3
-exec dockerd "$@"`
-	args := []string{"-c", script, "sh",
-		filepath.Join(host, "run"), filepath.Join(host, "etc-docker"), filepath.Join(host, "opt"),
+	// a mount namespace of its own where directories of the test's are bound
+	// over /run, /etc/docker and /opt.
+	binds := []bindMount{
+		{filepath.Join(host, "run"), "/run"},
+		{filepath.Join(host, "etc-docker"), "/etc/docker"},
+		{filepath.Join(host, "opt"), "/opt"},
+	}
+	d.cmd, err = commandWithBinds(binds, "dockerd",
 		"--config-file", confFile,
 		"--data-root", filepath.Join(d.dir, "data"),
 		"--exec-root", filepath.Join(d.dir, "exec"),
 		"--pidfile", filepath.Join(d.dir, "docker.pid"),
-		"-H", "unix://" + d.sock,
+		"-H", "unix://"+d.sock,
 		"--storage-driver", "vfs",
 		// No change to the host's network: no bridge, no iptables rules, no
 		// ip_forward sysctl.
 		"--bridge", "none", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
 		"--cgroup-parent", dockerCgroup,
 		"--exec-opt", "native.cgroupdriver=cgroupfs",
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
 	log, err := os.Create(filepath.Join(d.dir, "dockerd.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	d.cmd = exec.Command("/bin/sh", args...)
 	d.cmd.Stdout, d.cmd.Stderr = log, log
 	d.cmd.Env = append(os.Environ(), "TMPDIR="+filepath.Join(host, "tmp"))
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start dockerd: %v", err)
 	}

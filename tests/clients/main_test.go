@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tupper-runtime/tupper/tests/internal/fixture"
@@ -132,4 +133,33 @@ func checkHost(t *testing.T, rel string) {
 	if err := fixture.RemoveCgroups(cgroupParent, rel); err != nil {
 		t.Error(err)
 	}
+}
+
+// bindMount is a directory of the test's that a daemon sees at target.
+type bindMount struct{ source, target string }
+
+// commandWithBinds returns a command that runs argv in a mount namespace of
+// its own, in which each bind's source is first bound over its target. The
+// engines write to some fixed host paths whatever their flags say (dockerd to
+// /etc/docker, the runc shim to /run/containerd/s), and this keeps those
+// writes in the test's directories. Unshareflags also makes / private
+// (MS_REC|MS_PRIVATE) in the new namespace before the exec, so neither these
+// mounts nor those the daemon makes later reach the host, and they all go away
+// with the namespace's last process. The shell execs argv, so the command's
+// pid is the daemon's. tmpDir must not lie under a target: the daemon and the
+// clients in the host's namespace share the files under it.
+func commandWithBinds(binds []bindMount, argv ...string) (*exec.Cmd, error) {
+	script := "set -e\n"
+	args := []string{"-c", "", "sh"}
+	for i, b := range binds {
+		if strings.HasPrefix(tmpDir+"/", strings.TrimSuffix(b.target, "/")+"/") {
+			return nil, fmt.Errorf("bind over %s: the test directory %s lies under it and would be hidden (set TMPDIR elsewhere)", b.target, tmpDir)
+		}
+		script += fmt.Sprintf("mount --bind \"${%d}\" \"${%d}\"\n", 2*i+1, 2*i+2)
+		args = append(args, b.source, b.target)
+	}
+	args[1] = script + fmt.Sprintf("shift %d\nexec \"$@\"\n", 2*len(binds))
+	cmd := exec.Command("/bin/sh", append(args, argv...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	return cmd, nil
 }

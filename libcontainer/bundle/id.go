@@ -9,8 +9,11 @@ func ValidateID(id string) error {
 	if id == "" {
 		return fmt.Errorf("invalid container id %q: empty", id)
 	}
-	if id == "." || id == ".." {
-		return fmt.Errorf("invalid container id %q: reserved name", id)
+	// Names starting with a dot are the runtime's own in the state root
+	// (".seccomp-cache"), where container directories live too; runc allows
+	// them, but no client makes such ids.
+	if id[0] == '.' {
+		return fmt.Errorf("invalid container id %q: ids starting with a dot are reserved", id)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]

@@ -13,14 +13,14 @@ func TestValidateID(t *testing.T) {
 		{"web1", ""},
 		{"a_b+c-d.e", ""},
 		{"0", ""},
-		{"...", ""},
-		{".hidden", ""},
 		{strings.Repeat("x", 200), ""},
 		{"", `invalid container id "": empty`},
-		{".", `invalid container id ".": reserved name`},
-		{"..", `invalid container id "..": reserved name`},
+		{".", `invalid container id ".": ids starting with a dot are reserved`},
+		{"..", `invalid container id "..": ids starting with a dot are reserved`},
+		{".seccomp-cache", `invalid container id ".seccomp-cache": ids starting with a dot are reserved`},
+		{"...", `invalid container id "...": ids starting with a dot are reserved`},
 		{"a/b", `invalid container id "a/b": only letters, digits and _+-. are allowed`},
-		{"../x", `invalid container id "../x": only letters, digits and _+-. are allowed`},
+		{"x/../y", `invalid container id "x/../y": only letters, digits and _+-. are allowed`},
 		{"a b", `invalid container id "a b": only letters, digits and _+-. are allowed`},
 		{"a:b", `invalid container id "a:b": only letters, digits and _+-. are allowed`},
 		{"é", `invalid container id "é": only letters, digits and _+-. are allowed`},
@@ -49,7 +49,7 @@ func FuzzValidateID(f *testing.F) {
 			return
 		}
 		// An accepted id must be safe as a single path component.
-		if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") {
+		if id == "" || id[0] == '.' || strings.ContainsAny(id, "/\x00") {
 			t.Fatalf("accepted unsafe id %q", id)
 		}
 	})

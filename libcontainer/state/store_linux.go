@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,7 +66,8 @@ func lock(id, path string) (*Dir, error) {
 	return &Dir{ID: id, Path: path, fd: fd}, nil
 }
 
-// List returns the ids of every container directory, sorted.
+// List returns the ids of every container directory, sorted. Directories
+// whose names start with a dot are the runtime's own (the seccomp cache).
 func (s Store) List() ([]string, error) {
 	entries, err := os.ReadDir(s.Root)
 	if errors.Is(err, os.ErrNotExist) {
@@ -76,7 +78,7 @@ func (s Store) List() ([]string, error) {
 	}
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			ids = append(ids, e.Name())
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +84,20 @@ func TestListMissingRoot(t *testing.T) {
 	ids, err := Store{Root: filepath.Join(t.TempDir(), "none")}.List()
 	if err != nil || len(ids) != 0 {
 		t.Fatalf("got %v, %v", ids, err)
+	}
+}
+
+// The state root also holds the runtime's own directories (the seccomp
+// cache); list must not show them as containers.
+func TestListSkipsDotDirs(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{".seccomp-cache", "b", "a"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := Store{Root: root}.List()
+	if err != nil || strings.Join(ids, ",") != "a,b" {
+		t.Fatalf("got %v, %v; want [a b]", ids, err)
 	}
 }

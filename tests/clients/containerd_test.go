@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -899,64 +898,9 @@ func ctrWantCall(t *testing.T, id string, want ...string) *ctrCall {
 // ctr -t requires, and returns what it wrote there and its exit code.
 func (d *ctrDaemon) ctrPty(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	master, slave, err := ctrOpenPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), ctrTimeout)
 	defer cancel()
-	cmd := d.command(ctx, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	err = cmd.Start()
-	slave.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan string, 1)
-	go func() {
-		// EIO once ctr, the last holder of the slave, has exited.
-		b, _ := io.ReadAll(master)
-		read <- string(b)
-	}()
-	err = cmd.Wait()
-	out := <-read
-	if ctx.Err() != nil {
-		t.Fatalf("ctr %q did not finish:\n%s", args, out)
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return out, ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("ctr %q: %v", args, err)
-	}
-	return out, 0
-}
-
-// ctrOpenPty opens a new pty pair.
-func ctrOpenPty() (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(master.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		master.Close()
-		return nil, nil, fmt.Errorf("unlock pty: %w", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		master.Close()
-		return nil, nil, fmt.Errorf("pty number: %w", err)
-	}
-	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		master.Close()
-		return nil, nil, err
-	}
-	return master, slave, nil
+	return runInPty(t, d.command(ctx, args...), 25, 80)
 }
 
 // ctrProc is a ctr running in the background whose stdout lines the test

@@ -518,68 +518,13 @@ func (d *dockerd) mustBeGone(t *testing.T, id string) {
 // returns what it wrote, with \r\n turned into \n.
 func (d *dockerd) dockerInPty(t *testing.T, rows, cols uint16, args ...string) string {
 	t.Helper()
-	master, slave, err := dockerOpenPty(rows, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := d.command(ctx, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	err = cmd.Start()
-	slave.Close() // so that reads end (EIO) when the client exits
-	if err != nil {
-		t.Fatal(err)
+	out, code := runInPty(t, d.command(ctx, args...), rows, cols)
+	if code != 0 {
+		t.Errorf("docker %s: exit %d; output %q", strings.Join(args, " "), code, out)
 	}
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	<-done
-	text := strings.ReplaceAll(out.String(), "\r\n", "\n")
-	if err != nil {
-		t.Errorf("docker %s: %v; output %q", strings.Join(args, " "), err, text)
-	}
-	return text
-}
-
-// dockerOpenPty returns a new pty pair whose window is rows x cols.
-func dockerOpenPty(rows, cols uint16) (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(master.Fd())
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err == nil {
-		err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0)
-	}
-	if err == nil {
-		slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	}
-	if err == nil {
-		err = unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
-	}
-	if err != nil {
-		master.Close()
-		if slave != nil {
-			slave.Close()
-		}
-		return nil, nil, fmt.Errorf("open pty: %w", err)
-	}
-	return master, slave, nil
+	return out
 }
 
 func (d *dockerd) logTail() string {

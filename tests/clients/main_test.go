@@ -11,13 +11,18 @@
 package clients
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
@@ -162,4 +167,67 @@ func commandWithBinds(binds []bindMount, argv ...string) (*exec.Cmd, error) {
 	cmd := exec.Command("/bin/sh", append(args, argv...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 	return cmd, nil
+}
+
+// runInPty runs cmd with a new pty of rows x cols as its controlling terminal,
+// stdin, stdout and stderr, as a terminal emulator would (the engines' -t
+// wants a real terminal), and returns what it wrote there with \r\n turned
+// into \n, and its exit code. It fails the test if cmd cannot start or is
+// killed by its context.
+func runInPty(t *testing.T, cmd *exec.Cmd, rows, cols uint16) (string, int) {
+	t.Helper()
+	master, slave, err := openPty(rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Start()
+	slave.Close() // reads end with EIO once cmd, the last holder, exits
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(master)
+		read <- b
+	}()
+	err = cmd.Wait()
+	out := strings.ReplaceAll(string(<-read), "\r\n", "\n")
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return out, ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v; output %q", strings.Join(cmd.Args, " "), err, out)
+	}
+	return out, 0
+}
+
+// openPty returns a new pty pair whose window is rows x cols.
+func openPty(rows, cols uint16) (master, slave *os.File, err error) {
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fd := int(master.Fd())
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err == nil {
+		err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0)
+	}
+	if err == nil {
+		slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	}
+	if err == nil {
+		err = unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+	}
+	if err != nil {
+		master.Close()
+		if slave != nil {
+			slave.Close()
+		}
+		return nil, nil, fmt.Errorf("open pty: %w", err)
+	}
+	return master, slave, nil
 }

@@ -801,68 +801,13 @@ func podmanNsLine(text, n string) string {
 // terminal), and returns what it wrote, with \r\n turned into \n.
 func (p *podman) podmanInPty(t *testing.T, args ...string) string {
 	t.Helper()
-	master, slave, err := podmanOpenPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := p.command(ctx, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	err = cmd.Start()
-	slave.Close() // reads end with EIO once podman, the last holder, exits
-	if err != nil {
-		t.Fatal(err)
+	out, code := runInPty(t, p.command(ctx, args...), 25, 80)
+	if code != 0 {
+		t.Errorf("podman %s: exit %d; output %q", strings.Join(args, " "), code, out)
 	}
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	<-done
-	text := strings.ReplaceAll(out.String(), "\r\n", "\n")
-	if err != nil {
-		t.Errorf("podman %s: %v; output %q", strings.Join(args, " "), err, text)
-	}
-	return text
-}
-
-// podmanOpenPty returns a new pty pair with a 25x80 window.
-func podmanOpenPty() (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(master.Fd())
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err == nil {
-		err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0)
-	}
-	if err == nil {
-		slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	}
-	if err == nil {
-		err = unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 25, Col: 80})
-	}
-	if err != nil {
-		master.Close()
-		if slave != nil {
-			slave.Close()
-		}
-		return nil, nil, fmt.Errorf("open pty: %w", err)
-	}
-	return master, slave, nil
+	return out
 }
 
 // podmanPidsMentioning returns the processes whose command line contains s.

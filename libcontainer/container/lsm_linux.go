@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // lsmLabel is a label for the process's exec from one Linux security
@@ -18,9 +20,9 @@ type lsmLabel struct {
 	value   string // as in config.json
 	lsm     string // "AppArmor"
 	enabled func() bool
-	paths   []string // where to write, first that exists
+	paths   []string // where to write, under /proc: the first that exists
 	data    string   // what to write
-	// open opens a path for writing; nil is os.OpenFile (tests fake it).
+	// open opens a path for writing; nil is openProc (tests fake it).
 	open func(path string) (io.WriteCloser, error)
 }
 
@@ -30,7 +32,7 @@ func appArmorLabel(profile string) lsmLabel {
 		// Kernels since 5.8 give each LSM its own directory; older ones
 		// only the shared attr/exec, which AppArmor reads when it is the
 		// major LSM.
-		paths: []string{"/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec"},
+		paths: []string{"thread-self/attr/apparmor/exec", "thread-self/attr/exec"},
 		data:  "exec " + profile,
 	}
 }
@@ -38,7 +40,7 @@ func appArmorLabel(profile string) lsmLabel {
 func seLinuxLabel(label string) lsmLabel {
 	return lsmLabel{
 		field: "process.selinuxLabel", value: label, lsm: "SELinux", enabled: seLinuxEnabled,
-		paths: []string{"/proc/thread-self/attr/exec"},
+		paths: []string{"thread-self/attr/exec"},
 		data:  label,
 	}
 }
@@ -56,7 +58,10 @@ func (l lsmLabel) check() error {
 // apply writes the label to the first of l.paths that opens. Only an open
 // that finds no file moves on to the next path: the kernel also answers a
 // write with ENOENT, when AppArmor has no profile by that name, and that
-// must be reported as it is.
+// must be reported as it is. The paths are opened through openProc: apply
+// runs after pivot_root, in the container's /proc, where a mount over the
+// attr file would take the label and leave the process unconfined
+// (CVE-2019-16884) or send it into another procfs file (CVE-2025-52881).
 func (l lsmLabel) apply() error {
 	for i, p := range l.paths {
 		f, err := l.openPath(p)
@@ -83,14 +88,21 @@ func (l lsmLabel) openPath(p string) (io.WriteCloser, error) {
 	if l.open != nil {
 		return l.open(p)
 	}
-	return os.OpenFile(p, os.O_WRONLY, 0)
+	f, err := openProc(p, unix.O_WRONLY)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // appArmorEnabled works from the host and from inside the container, which
 // has its own /proc and maybe /sys but no securityfs. Reading the AppArmor
 // proc attribute succeeds only when AppArmor is active (EINVAL when it is
 // built in but another LSM was chosen); kernels before 5.8 lack the file,
-// and then the module parameter tells.
+// and then the module parameter tells. These reads need not be verified as
+// apply's writes are: a mount in the container's /proc can only make the
+// answer wrong, and both wrong answers fail closed (a label refused by
+// check, or a write that openProc or the kernel refuses).
 func appArmorEnabled() bool {
 	_, err := os.ReadFile("/proc/thread-self/attr/apparmor/current")
 	if err == nil {

@@ -2,43 +2,85 @@ package container
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
+// procRootIno is the inode number of procfs's root directory (PROC_ROOT_INO
+// in the kernel's fs/proc/internal.h).
+const procRootIno = 1
+
 // writeProc writes value to /proc/<rel> (rel like "sys/net/ipv4/ip_forward")
-// only if the file really is procfs's: the config controls the container's
-// mounts, and a directory or symlink mounted over part of /proc could turn a
-// runtime write into one on the host (CVE-2025-52881 class). /proc must be a
-// procfs mount, and the path is resolved without symlinks and without
-// crossing into another mount.
+// through openProc.
 func writeProc(rel, value string) error {
+	f, err := openProc(rel, unix.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(value)
+	return err
+}
+
+// openProc opens /proc/<rel> only if it is procfs's own file: the config
+// controls the container's mounts, and a directory, file or symlink mounted
+// over part of /proc could turn a runtime write into one on the host
+// (CVE-2025-52881 class) or into one that changes nothing, such as an LSM
+// label written to a plain file (CVE-2019-16884). /proc must be the root of
+// a procfs mount, and the path is resolved beneath it without symlinks and
+// without crossing into another mount, which also refuses a file mounted
+// over the target itself.
+//
+// rel may start with "self/" or "thread-self/": those are procfs's own
+// symlinks, to <pid> and <pid>/task/<tid> as this procfs numbers the
+// caller. They are followed, on the same mount only, because unlike
+// getpid() they name the caller even when /proc belongs to another pid
+// namespace, where /proc/<getpid()> is some other process (or none: then
+// the open fails).
+//
+// The file is returned named /proc/<rel>, so its errors read
+// "write /proc/<rel>: ...".
+func openProc(rel string, flags int) (*os.File, error) {
+	rel = strings.TrimPrefix(rel, "/")
+	name := "/proc/" + rel
 	dir, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open /proc: %w", err)
+		return nil, fmt.Errorf("open /proc: %w", err)
 	}
 	defer unix.Close(dir)
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(dir, &st); err != nil {
-		return fmt.Errorf("statfs /proc: %w", err)
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(dir, &sfs); err != nil {
+		return nil, fmt.Errorf("statfs /proc: %w", err)
 	}
-	if st.Type != unix.PROC_SUPER_MAGIC {
-		return fmt.Errorf("/proc is not procfs")
+	var st unix.Stat_t
+	if err := unix.Fstat(dir, &st); err != nil {
+		return nil, fmt.Errorf("stat /proc: %w", err)
 	}
-	fd, err := unix.Openat2(dir, strings.TrimPrefix(rel, "/"), &unix.OpenHow{
-		Flags:   unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	if sfs.Type != unix.PROC_SUPER_MAGIC || st.Ino != procRootIno {
+		return nil, fmt.Errorf("open %s: /proc is not the root of a procfs", name)
+	}
+	const strict = unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS
+	base, path := dir, rel
+	if first, after, ok := strings.Cut(rel, "/"); ok && (first == "self" || first == "thread-self") {
+		sub, err := unix.Openat2(dir, first, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %s: %w", name, first, err)
+		}
+		defer unix.Close(sub)
+		base, path = sub, after
+	}
+	fd, err := unix.Openat2(base, path, &unix.OpenHow{Flags: uint64(flags) | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: strict})
 	if err != nil {
-		return fmt.Errorf("open /proc/%s: %w", rel, err)
+		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	defer unix.Close(fd)
-	if err := unix.Fstatfs(fd, &st); err != nil || st.Type != unix.PROC_SUPER_MAGIC {
-		return fmt.Errorf("/proc/%s is not on procfs", rel)
+	if err := unix.Fstatfs(fd, &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: not on procfs", name)
 	}
-	if _, err := unix.Write(fd, []byte(value)); err != nil {
-		return fmt.Errorf("write /proc/%s: %w", rel, err)
-	}
-	return nil
+	return os.NewFile(uintptr(fd), name), nil
 }

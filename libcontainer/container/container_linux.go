@@ -109,6 +109,16 @@ func (c *Container) initAlive() bool {
 	return st.startTime == c.rec.StartTime && st.state != 'Z' && st.state != 'X'
 }
 
+// annotations are the recorded config's; a record whose config cannot be
+// decoded has none, with a warning, for state and the hooks to go on.
+func (c *Container) annotations() map[string]string {
+	a, err := c.rec.Config.Annotations()
+	if err != nil {
+		c.opts.Log.Warn(err.Error(), "id", c.rec.ID)
+	}
+	return a
+}
+
 func (c *Container) cgroup() cgroups.Manager {
 	if len(c.rec.CgroupPaths) == 0 {
 		return nil
@@ -143,9 +153,7 @@ func (c *Container) State() *State {
 	if st.Status != StatusStopped {
 		st.Pid = c.rec.Pid
 	}
-	if c.rec.Config != nil {
-		st.Annotations = c.rec.Config.Annotations
-	}
+	st.Annotations = c.annotations()
 	if fi, err := os.Stat(c.dir.Path); err == nil {
 		if sys, ok := fi.Sys().(*unix.Stat_t); ok {
 			st.Owner = lookupUser(sys.Uid)

@@ -78,7 +78,7 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 		return nil, err
 	}
 	c := &Created{Container: &Container{opts: o, dir: dir, rec: &state.Record{
-		ID: id, Bundle: bundleDir, Rootfs: rootfs, Config: spec,
+		ID: id, Bundle: bundleDir, Rootfs: rootfs, Config: state.NewConfig(spec),
 	}}}
 	defer func() {
 		if retErr != nil {

@@ -33,8 +33,13 @@ func (c *Container) Destroy(force bool) error {
 	if err := c.dir.Remove(); err != nil {
 		return fmt.Errorf("remove state: %w", err)
 	}
-	if c.rec.Config != nil && c.rec.Config.Hooks != nil {
-		runPoststop(c.rec.Config.Hooks.Poststop, c.specState(StatusStopped), func(err error) {
+	hooks, err := c.rec.Config.Hooks()
+	if err != nil {
+		// The container is gone; its hooks cannot be known.
+		c.opts.Log.Warn("poststop hooks: "+err.Error(), "id", c.rec.ID)
+	}
+	if hooks != nil {
+		runPoststop(hooks.Poststop, c.specState(StatusStopped), func(err error) {
 			c.opts.Log.Warn(err.Error(), "id", c.rec.ID)
 		})
 	}

@@ -114,10 +114,14 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 	}
 	req.Joins = c.joins()
+	// The container's profile applies to every process in it.
+	profile, err := c.rec.Config.Seccomp()
+	if err != nil {
+		return nil, err
+	}
 	var prog *seccomp.Program
-	if spec := c.rec.Config; spec != nil && spec.Linux != nil && spec.Linux.Seccomp != nil {
-		// The container's profile applies to every process in it.
-		if prog, err = compileSeccompFor(c.opts, spec.Linux.Seccomp); err != nil {
+	if profile != nil {
+		if prog, err = compileSeccompFor(c.opts, profile); err != nil {
 			return nil, err
 		}
 	}

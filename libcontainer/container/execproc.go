@@ -65,8 +65,12 @@ func (c *Container) ExecProcess(file string, f *ExecFlags) (*specs.Process, erro
 		return nil, errors.New("exec: a command (or --process) is required")
 	}
 	var p specs.Process
-	if c.rec.Config != nil && c.rec.Config.Process != nil {
-		p = *c.rec.Config.Process
+	cp, err := c.rec.Config.Process()
+	if err != nil {
+		return nil, err
+	}
+	if cp != nil {
+		p = *cp
 		p.Env = append([]string(nil), p.Env...)
 		if p.Capabilities != nil {
 			caps := *p.Capabilities

@@ -37,9 +37,7 @@ func (c *Container) specState(status string) *specs.State {
 		Version: specs.Version, ID: c.rec.ID, Status: specs.ContainerState(status),
 		Pid: c.rec.Pid, Bundle: c.rec.Bundle,
 	}
-	if c.rec.Config != nil {
-		st.Annotations = c.rec.Config.Annotations
-	}
+	st.Annotations = c.annotations()
 	if status == StatusStopped {
 		st.Pid = 0
 	}

@@ -42,7 +42,12 @@ func (c *Container) Start() error {
 	if len(msg) > 0 {
 		return errors.New(string(msg))
 	}
-	if h := c.rec.Config.Hooks; h != nil {
+	h, err := c.rec.Config.Hooks()
+	if err != nil {
+		c.killAndWait()
+		return fmt.Errorf("poststart hooks: %w", err)
+	}
+	if h != nil {
 		// "If any poststart hook fails, the runtime MUST generate an
 		// error, stop the container, and continue the lifecycle at step
 		// 12" (runtime.md): the container is left stopped for delete.

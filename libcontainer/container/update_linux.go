@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tupper-runtime/tupper/libcontainer/state"
 )
 
 // Update changes the resources of a live container. r is laid over the
@@ -49,13 +51,18 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		}
 		return err
 	}
-	if c.rec.Config == nil {
-		c.rec.Config = &specs.Spec{}
+	spec, err := c.rec.Config.Spec()
+	if err != nil {
+		return fmt.Errorf("record resources: %w", err)
 	}
-	if c.rec.Config.Linux == nil {
-		c.rec.Config.Linux = &specs.Linux{}
+	if spec == nil {
+		spec = &specs.Spec{}
 	}
-	c.rec.Config.Linux.Resources = merged
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	spec.Linux.Resources = merged
+	c.rec.Config = state.NewConfig(spec)
 	if err := c.dir.Write(c.rec); err != nil {
 		return fmt.Errorf("record resources: %w", err)
 	}
@@ -64,10 +71,14 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 
 // resources are the recorded linux.resources, never nil.
 func (c *Container) resources() (*specs.LinuxResources, error) {
-	if c.rec.Config == nil || c.rec.Config.Linux == nil || c.rec.Config.Linux.Resources == nil {
+	spec, err := c.rec.Config.Spec()
+	if err != nil {
+		return nil, err
+	}
+	if spec == nil || spec.Linux == nil || spec.Linux.Resources == nil {
 		return &specs.LinuxResources{}, nil
 	}
-	return c.rec.Config.Linux.Resources, nil
+	return spec.Linux.Resources, nil
 }
 
 // cloneResources deep-copies r, so that laying an update over the copy

@@ -11,8 +11,6 @@ package state
 import (
 	"errors"
 	"time"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Sentinels callers test with errors.Is.
@@ -47,5 +45,5 @@ type Record struct {
 	Started bool `json:"started,omitempty"`
 	// Config is the spec the container was created from, so that delete
 	// can run poststop hooks even if the bundle changed or went away.
-	Config *specs.Spec `json:"config"`
+	Config Config `json:"config"`
 }

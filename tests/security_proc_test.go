@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // fakeTaskDir is a host directory to bind over the init's /proc/1/task,
@@ -89,5 +91,97 @@ func TestSecurityLSMLabelRedirect(t *testing.T) {
 				t.Errorf("run: exit %d, stderr %q; want a failure with %q ... invalid cross-device link", code, stderr, want)
 			}
 		})
+	}
+}
+
+// mountSymlinkIn mounts a new symlink to target over path (itself a
+// symlink) in the mount namespace of pid, from a thread of its own that
+// enters that namespace and dies with it. Mounting over a symlink takes
+// the new mount API: open_tree of the link, then move_mount onto path
+// without following it.
+func mountSymlinkIn(t *testing.T, pid int, target, path string) {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits in the container's namespace
+		errs <- func() error {
+			tree, err := unix.OpenTree(unix.AT_FDCWD, link, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_SYMLINK_NOFOLLOW)
+			if err != nil {
+				return fmt.Errorf("open_tree %s: %w", link, err)
+			}
+			defer unix.Close(tree)
+			ns, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(ns)
+			// A thread shares its root and cwd with the process until
+			// it unshares them, and setns refuses a mount namespace
+			// to a thread that shares them.
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return fmt.Errorf("unshare fs: %w", err)
+			}
+			if err := unix.Setns(ns, unix.CLONE_NEWNS); err != nil {
+				return fmt.Errorf("enter the container's mount namespace: %w", err)
+			}
+			if err := unix.MoveMount(tree, "", unix.AT_FDCWD, path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+				return fmt.Errorf("move_mount onto %s: %w", path, err)
+			}
+			return nil
+		}()
+	}()
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecurityExecOOMRedirect: exec's fast path (nsenter/fastexec.c)
+// writes process.oomScoreAdj to /proc/self/oom_score_adj in the
+// container's mount namespace, which a container with CAP_SYS_ADMIN there
+// may have changed. Here a symlink to 1 is mounted over the container's
+// /proc/self: a write that follows it lands in the init's oom_score_adj
+// (passing O_NOFOLLOW, which only looks at the last component, and a check
+// that the file is on procfs). The write must be refused with the
+// verified-procfs error, or land in the exec'd process's own file; the
+// init's score must not move.
+//
+// Only the fast path: exec's Go init does not get as far as the write
+// under this mount. The static binary's own startup reads /proc/self/maps
+// and /proc/self/auxv, gets pid 1's, and dies of SIGSEGV before it reads
+// its config ("send config: write exec-parent: broken pipe"), with the old
+// and the new write alike. Its write, openProc, is unit-tested against the
+// same mount (libcontainer/container TestOpenProcRefuses).
+func TestSecurityExecOOMRedirect(t *testing.T) {
+	const score = 123
+	c, pid := runningCtr(t, nil)
+	initScore := filepath.Join("/proc", fmt.Sprint(pid), "oom_score_adj")
+	before := readFile(t, initScore)
+	if before == fmt.Sprintf("%d\n", score) {
+		t.Fatalf("the init's oom_score_adj is %d already", score)
+	}
+	mountSymlinkIn(t, pid, "1", "/proc/self")
+	if out := c.mustExec(nil, "readlink", "/proc/self"); out != "1\n" {
+		t.Fatalf("/proc/self in the container links to %q after the mount, want 1", out)
+	}
+	oom := score
+	p := &specs.Process{
+		Args: []string{"sh", "-c", "cat /proc/$$/oom_score_adj"},
+		Env:  []string{"PATH=/bin:/usr/bin"}, Cwd: "/", OOMScoreAdj: &oom,
+	}
+	out, stderr, code := c.exec([]string{"--process", writeProcess(t, p)})
+	t.Logf("exec: exit %d, stdout %q, stderr %q", code, out, stderr)
+	if after := readFile(t, initScore); after != before {
+		t.Errorf("exec's oomScoreAdj went to the init through the mount over /proc/self: init's oom_score_adj %q, was %q", after, before)
+	}
+	const refusal = "process.oomScoreAdj: open /proc/self/oom_score_adj: self: invalid cross-device link"
+	switch {
+	case code == 0 && out != fmt.Sprintf("%d\n", score):
+		t.Errorf("exec succeeded with its own oom_score_adj %q, want %d", out, score)
+	case code != 0 && !strings.Contains(stderr, refusal):
+		t.Errorf("exec: exit %d, stderr %q; want success, or a failure with %q", code, stderr, refusal)
 	}
 }

@@ -32,8 +32,10 @@ func (in *initState) prepareProcess() error {
 		}
 	}
 	if p.OOMScoreAdj != nil {
+		// self, not getpid(): in a /proc of another pid namespace our
+		// number names some other process.
 		v := strconv.Itoa(*p.OOMScoreAdj)
-		if err := writeProc(strconv.Itoa(os.Getpid())+"/oom_score_adj", v); err != nil {
+		if err := writeProc("self/oom_score_adj", v); err != nil {
 			return fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+// The inode number of procfs's root (fs/proc/internal.h).
+#define PROC_ROOT_INO 1
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_RAISE 2
@@ -203,15 +209,44 @@ static void load_seccomp(struct proc *p)
 		tupper_report("linux.seccomp: load filter: %s", errtext(errno));
 }
 
+static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how = {.flags = flags, .resolve = resolve};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+// write_oom writes process.oomScoreAdj with the Go init's checks (openProc
+// in container/procfs_linux.go): /proc must be the root of a procfs, the
+// kernel's "self" is followed on that mount only, and the file is opened
+// beneath it without symlinks or crossing a mount. The container controls
+// its mount namespace: a symlink mounted over /proc/self, or a procfs file
+// bound over the target, would otherwise take the write (CVE-2025-52881
+// class); both pass O_NOFOLLOW and a check that the file is on procfs.
 static void write_oom(const char *v)
 {
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct statfs st;
-	if (fd < 0 || fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC)
-		tupper_report("process.oomScoreAdj: open /proc/self/oom_score_adj: %s", fd < 0 ? errtext(errno) : "not procfs");
+	static const char path[] = "/proc/self/oom_score_adj";
+	struct statfs sfs;
+	struct stat st;
+	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		tupper_report("process.oomScoreAdj: open /proc: %s", errtext(errno));
+	if (fstatfs(proc, &sfs) < 0 || fstat(proc, &st) < 0 || sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO)
+		tupper_report("process.oomScoreAdj: open %s: /proc is not the root of a procfs", path);
+	int self = openat2_(proc, "self", O_PATH | O_DIRECTORY | O_CLOEXEC,
+			    RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+	if (self < 0)
+		tupper_report("process.oomScoreAdj: open %s: self: %s", path, errtext(errno));
+	int fd = openat2_(self, "oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+			  RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		tupper_report("process.oomScoreAdj: open %s: %s", path, errtext(errno));
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		tupper_report("process.oomScoreAdj: open %s: not on procfs", path);
 	if (write(fd, v, strlen(v)) < 0)
-		tupper_report("process.oomScoreAdj: %s", errtext(errno));
+		tupper_report("process.oomScoreAdj: write %s: %s", path, errtext(errno));
 	close(fd);
+	close(self);
+	close(proc);
 }
 
 // The order is the Go init's (identity_linux.go): bounding set while

@@ -500,7 +500,7 @@ func TestSecuritySeccompCache(t *testing.T) {
 		if out := c.mustRun(); out != "rc=1\n" {
 			t.Errorf("run %d: stdout %q, want rc=1", i, out)
 		}
-		entries, _ := filepath.Glob(filepath.Join(root, ".seccomp-cache", "*.json"))
+		entries, _ := filepath.Glob(filepath.Join(root, ".seccomp-cache", "*.bpf"))
 		if len(entries) != 1 {
 			t.Errorf("run %d: cache holds %v, want one program", i, entries)
 		}

@@ -114,16 +114,9 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 	}
 	req.Joins = c.joins()
-	// The container's profile applies to every process in it.
-	profile, err := c.rec.Config.Seccomp()
+	prog, err := c.execSeccomp()
 	if err != nil {
 		return nil, err
-	}
-	var prog *seccomp.Program
-	if profile != nil {
-		if prog, err = compileSeccompFor(c.opts, profile); err != nil {
-			return nil, err
-		}
 	}
 	fast, err := fastExec(eo.Process, prog, eo.PreserveFDs)
 	if err != nil {
@@ -194,6 +187,27 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		return nil, err
 	}
 	return x, nil
+}
+
+// execSeccomp is the container's seccomp program, which applies to every
+// process in it: the one create kept in the container's directory, or,
+// for a container created without it (by an older tupper), its profile
+// compiled again.
+func (c *Container) execSeccomp() (*seccomp.Program, error) {
+	data, err := os.ReadFile(c.dir.SeccompPath())
+	if err == nil {
+		prog, perr := seccomp.ParseProgram(data)
+		if perr == nil {
+			return prog, nil
+		}
+		err = perr
+	}
+	profile, perr := c.rec.Config.Seccomp()
+	if perr != nil || profile == nil {
+		return nil, perr
+	}
+	c.opts.Log.Debug("seccomp: compiling the profile again", "id", c.rec.ID, "err", err)
+	return compileSeccompFor(c.opts, profile)
 }
 
 // joins lists the init's namespaces to enter, the user namespace last: as

@@ -16,6 +16,7 @@ import (
 	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
 	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
 	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
+	"github.com/tupper-runtime/tupper/libcontainer/state"
 )
 
 // Environment variables that hand the init its file descriptors.
@@ -343,12 +344,27 @@ func (p *initProcess) fail(err error) error {
 }
 
 // compileSeccomp compiles linux.seccomp while the init starts; compiled
-// programs are cached under the state root by the profile's hash.
+// programs are cached under the state root by the profile's hash. The
+// program is also kept in the container's directory, for exec: it then
+// neither decodes the profile nor hashes it to find it in the cache, and
+// the profile of every podman and containerd container is hundreds of
+// syscall names.
 func compileSeccomp(c *Created, spec *specs.Spec) (*seccomp.Program, error) {
 	if spec.Linux == nil || spec.Linux.Seccomp == nil {
 		return nil, nil
 	}
-	return compileSeccompFor(c.opts, spec.Linux.Seccomp)
+	prog, err := compileSeccompFor(c.opts, spec.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	// Without the file exec compiles the profile again (or finds it in
+	// the cache): the container does not depend on it.
+	if data, err := prog.MarshalBinary(); err != nil {
+		c.opts.Log.Warn("keep seccomp program for exec: "+err.Error(), "id", c.rec.ID)
+	} else if err := state.WriteFileAtomic(c.dir.SeccompPath(), data, 0o600); err != nil {
+		c.opts.Log.Warn("keep seccomp program for exec: "+err.Error(), "id", c.rec.ID)
+	}
+	return prog, nil
 }
 
 func compileSeccompFor(o *Options, s *specs.LinuxSeccomp) (*seccomp.Program, error) {

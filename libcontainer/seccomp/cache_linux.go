@@ -14,8 +14,13 @@ import (
 )
 
 // cacheFormat changes whenever the compiler would build a different
-// program from the same profile, so old entries stop matching.
-const cacheFormat = "tupper-seccomp-1"
+// program from the same profile, or the entries' layout changes, so old
+// entries stop matching. Entries are programs in their binary form
+// (Program.MarshalBinary), named by the key and cacheExt.
+const (
+	cacheFormat = "tupper-seccomp-2"
+	cacheExt    = ".bpf"
+)
 
 // compileFunc turns a profile into a program; it is the seam the tests
 // count libseccomp's work through.
@@ -35,7 +40,7 @@ func compileCached(s *specs.LinuxSeccomp, cacheDir string, build compileFunc) (*
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(cacheDir, key+".json")
+	path := filepath.Join(cacheDir, key+cacheExt)
 	if p := readCached(path); p != nil {
 		return p, nil
 	}
@@ -68,11 +73,11 @@ func readCached(path string) *Program {
 	if err != nil {
 		return nil
 	}
-	var p Program
-	if json.Unmarshal(b, &p) != nil || !p.valid() {
+	p, err := ParseProgram(b)
+	if err != nil {
 		return nil
 	}
-	return &p
+	return p
 }
 
 // writeCached writes p atomically: a reader sees the old entry, none, or
@@ -81,7 +86,7 @@ func writeCached(dir, path string, p *Program) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.Marshal(p)
+	b, err := p.MarshalBinary()
 	if err != nil {
 		return err
 	}

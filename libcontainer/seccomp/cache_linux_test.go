@@ -47,7 +47,7 @@ func TestCacheHitAndMiss(t *testing.T) {
 	if c.calls != 1 {
 		t.Fatalf("first compile: %d calls, want 1", c.calls)
 	}
-	if files := cacheFiles(t, dir); len(files) != 1 || filepath.Ext(files[0]) != ".json" {
+	if files := cacheFiles(t, dir); len(files) != 1 || filepath.Ext(files[0]) != cacheExt {
 		t.Fatalf("cache dir holds %v, want one entry and no temp file", files)
 	}
 	hit, err := compileCached(profile(1), dir, c.build)
@@ -81,8 +81,12 @@ func TestCacheDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, key+".json")
-	for _, content := range []string{"", "{", `{"filter":"AAAA"}`, `{"filter":null}`} {
+	path := filepath.Join(dir, key+cacheExt)
+	good, err := (&Program{Filter: make([]byte, sockFilterSize)}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, content := range []string{"", "{", `{"filter":"AAAAAAAAAAA="}`, string(good[:len(good)-1]), string(good[:len(programMagic)+3])} {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}

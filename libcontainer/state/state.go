@@ -25,6 +25,10 @@ const FileName = "state.json"
 // FIFOName is the exec FIFO that start opens to release the init.
 const FIFOName = "exec.fifo"
 
+// SeccompName is the container's compiled seccomp program, written by
+// create for exec to load as it is.
+const SeccompName = "seccomp.bpf"
+
 // Record is what tupper remembers about one container.
 type Record struct {
 	ID      string    `json:"id"`

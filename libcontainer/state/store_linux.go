@@ -116,6 +116,9 @@ func (d *Dir) Write(r *Record) error {
 // FIFOPath is the path of the container's exec FIFO.
 func (d *Dir) FIFOPath() string { return filepath.Join(d.Path, FIFOName) }
 
+// SeccompPath is the path of the container's compiled seccomp program.
+func (d *Dir) SeccompPath() string { return filepath.Join(d.Path, SeccompName) }
+
 // Remove deletes the directory and everything in it; the lock goes with it.
 func (d *Dir) Remove() error {
 	err := os.RemoveAll(d.Path)

@@ -187,6 +187,7 @@ const attackScript = `out=/shared/out
 probe() {
 	{
 		echo "found=$1 $(readlink $1/exe)" >> $out
+		echo "size=$(wc -c < /proc/self/fd/3)" >> $out
 		touch /shared/ready
 		while [ ! -e /shared/go ]; do sleep 0.05; done
 		if { : ; } 4>>/proc/self/fd/3 2>/dev/null; then echo rw=OPENED >> $out; else echo rw=denied >> $out; fi
@@ -209,7 +210,9 @@ exec sleep 1000
 // makes the runtime's init exec the runtime's own binary inside the
 // container, as the container's process. It then waits on its stdin,
 // which the test holds, while the container opens its exe; after it exits,
-// the container must not be able to open that binary for writing.
+// the container must not be able to open that binary for writing. The
+// test fails unless the attack got that far: the container must have held
+// a file of the binary's size (read, never written) before it tries.
 func TestSecurityExecSelfExe(t *testing.T) {
 	bin := copyTupper(t)
 	c := newCtr(t, "sh", "-c", attackScript)
@@ -249,8 +252,15 @@ func TestSecurityExecSelfExe(t *testing.T) {
 	t.Logf("exec: %q", readFile(t, execOut))
 	if err != nil {
 		os.WriteFile(filepath.Join(shared, "stop"), nil, 0o644)
-		t.Logf("the container never got the runtime's exe open: %q", readFile(t, filepath.Join(shared, "out")))
-		return
+		t.Fatalf("the attack never got as far as holding the runtime's exe, so it shows nothing: %v; out %q", err, readFile(t, filepath.Join(shared, "out")))
+	}
+	st, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := readFile(t, filepath.Join(shared, "out"))
+	if want := fmt.Sprintf("size=%d\n", st.Size()); !strings.Contains(held, want) {
+		t.Fatalf("the container held an exe that is not the runtime's binary: %q, want %s", held, want)
 	}
 	if !eventually(func() bool { return !runsBinary(bin) }) {
 		t.Fatal("the copy of tupper still runs")
@@ -265,6 +275,8 @@ func TestSecurityExecSelfExe(t *testing.T) {
 	t.Logf("attack: %q", out)
 	if strings.Contains(out, "rw=OPENED") {
 		t.Errorf("the container opened the runtime's binary for writing (CVE-2019-5736): %q", out)
+	} else if !strings.Contains(out, "rw=denied") {
+		t.Errorf("the attack never tried to open the binary for writing: %q", out)
 	}
 }
 

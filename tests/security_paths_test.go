@@ -316,7 +316,10 @@ func TestSecurityStdioDevNull(t *testing.T) {
 // /proc/sys/net whose ipv4/ip_forward links to /proc/sys/kernel/hostname
 // (harmless: the container's own UTS namespace); were it core_pattern,
 // a redirected sysctl write would change the host (CVE-2025-52881 class).
-// Refusing the mount or the write is fine; writing the hostname is not.
+// run must fail, and for the reason that protects: the write's open
+// refuses to cross into the mount over /proc/sys/net (or, were that check
+// gone, to follow the symlink). Any other failure, such as a runtime that
+// refuses the mount, would leave the write untested.
 func TestSecuritySysctlRedirect(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "ipv4"), 0o755); err != nil {
@@ -332,5 +335,9 @@ func TestSecuritySysctlRedirect(t *testing.T) {
 	t.Logf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	if code == 0 && out != "tupper-test\n" {
 		t.Errorf("the sysctl write followed a symlink out of procfs: hostname is %q, want tupper-test", out)
+	}
+	const refusal = `linux.sysctl "net.ipv4.ip_forward": open /proc/sys/net/ipv4/ip_forward: `
+	if code == 0 || !strings.Contains(stderr, refusal+"invalid cross-device link") && !strings.Contains(stderr, refusal+"too many levels of symbolic links") {
+		t.Errorf("run: exit %d, stderr %q; want a failure with %q and the refusal to cross a mount or follow a symlink", code, stderr, refusal)
 	}
 }

@@ -55,6 +55,7 @@ type Container struct {
 
 // Load opens and locks an existing container.
 func Load(o *Options, id string) (*Container, error) {
+	t := time.Now()
 	dir, err := o.store().Open(id)
 	if err != nil {
 		return nil, err
@@ -64,6 +65,7 @@ func Load(o *Options, id string) (*Container, error) {
 		dir.Close()
 		return nil, err
 	}
+	o.debug("load state", t)
 	return &Container{opts: o, dir: dir, rec: rec}, nil
 }
 

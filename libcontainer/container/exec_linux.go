@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -34,6 +35,7 @@ type ExecOptions struct {
 // foreground it waits and returns the exit code (128+N for signal N),
 // forwarding signals; with Detach it returns once the process runs.
 func (c *Container) Exec(eo *ExecOptions) (int, error) {
+	t := time.Now()
 	switch st := c.Status(); st {
 	case StatusRunning, StatusCreated:
 	case StatusPaused:
@@ -55,6 +57,7 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	// (in a paused container it waits, frozen, until resume takes the lock)
 	// or runs.
 	c.Close()
+	c.opts.debug("exec: status and pidfd", t)
 
 	var sigs chan chan os.Signal
 	if !eo.Detach {
@@ -68,9 +71,11 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 		return 1, err
 	}
 	if eo.PidFile != "" {
+		t := time.Now()
 		if err := state.WriteFileAtomic(eo.PidFile, []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
 			return 1, fmt.Errorf("pid-file: %w", err)
 		}
+		c.opts.debug("exec: pid-file", t)
 	}
 	if eo.Detach {
 		return 0, nil
@@ -92,6 +97,7 @@ type execChild struct {
 // enters the cgroup, joins every namespace of the container's init (the
 // user namespace first) and forks, so the pid and time namespaces apply.
 func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
+	t := time.Now()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("exec socketpair: %w", err)
@@ -128,6 +134,8 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.opts.debug("exec: prepare (cgroup, seccomp, process, sealed binary)", t)
+	t = time.Now()
 	cmd := &exec.Cmd{
 		Path: exe, Args: []string{"tupper", "init"}, Env: cf.env,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
@@ -140,9 +148,13 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
+	c.opts.debug("exec: clone and execve", t)
+	t = time.Now()
 	ch := newChannel(parent)
 	m, err := ch.expect(msgPid)
 	_ = cmd.Wait() // the intermediate exits once it reported
+	c.opts.debug("exec: cgroup, namespaces and fork (the child's constructor)", t)
+	t = time.Now()
 	if err != nil {
 		if errors.Is(err, errInitGone) {
 			return nil, errors.New("exec process exited before joining the container")
@@ -163,7 +175,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 			ID: c.rec.ID, Exec: true, HostPid: x.pid, PreserveFDs: eo.PreserveFDs,
 			Bundle: c.rec.Bundle, Spec: &specs.Spec{Process: eo.Process}, Seccomp: prog,
 		}
-		if err := ch.send(&message{Type: msgConfig, Config: cfg}); err != nil {
+		if err := ch.sendConfig(cfg); err != nil {
 			return fail(err)
 		}
 	}
@@ -173,6 +185,8 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 		return fail(err)
 	}
+	c.opts.debug("exec: process set up", t)
+	t = time.Now()
 	if console != nil {
 		if x.tty, err = startRelay(console); err != nil {
 			return fail(err)
@@ -186,6 +200,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 		return nil, err
 	}
+	c.opts.debug("exec: execve of the process", t)
 	return x, nil
 }
 

@@ -43,7 +43,10 @@ func Init() {
 
 	m, err := in.ch.expect(msgConfig)
 	if err == nil {
-		in.cfg, in.spec = m.Config, m.Config.Spec
+		in.cfg, err = m.initConfig()
+	}
+	if err == nil {
+		in.spec = in.cfg.Spec
 		in.steps = append(in.steps, step{Name: "wait for config", Took: time.Since(in.began)})
 		if in.cfg.Exec {
 			err = in.guard(in.execInContainer)

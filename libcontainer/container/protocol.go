@@ -54,11 +54,16 @@ const (
 
 // message is every message of the protocol; Type says which fields are set.
 type message struct {
-	Type   string      `json:"type"`
-	Pid    int         `json:"pid,omitempty"`
-	Error  string      `json:"error,omitempty"`
-	Config *initConfig `json:"config,omitempty"`
-	Steps  []step      `json:"steps,omitempty"`
+	Type  string `json:"type"`
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Config is msgConfig's initConfig as JSON (sendConfig, initConfig),
+	// decoded by the init alone. The first time encoding/json decodes into
+	// a type it builds codecs for every type that type nests, and an
+	// initConfig nests a whole spec: a parent reading the init's replies
+	// would pay more than a millisecond for it, which matters to exec.
+	Config json.RawMessage `json:"config,omitempty"`
+	Steps  []step          `json:"steps,omitempty"`
 	// Began is when the init's main started, for --debug: the parent
 	// subtracts its own clock at clone to show what exec and the Go runtime
 	// cost.
@@ -112,6 +117,27 @@ func (c *channel) send(m *message) error {
 		return fmt.Errorf("send %s: %w", m.Type, err)
 	}
 	return nil
+}
+
+// sendConfig sends msgConfig with cfg.
+func (c *channel) sendConfig(cfg *initConfig) error {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", msgConfig, err)
+	}
+	return c.send(&message{Type: msgConfig, Config: data})
+}
+
+// initConfig decodes msgConfig's config.
+func (m *message) initConfig() (*initConfig, error) {
+	var cfg initConfig
+	if err := json.Unmarshal(m.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("read %s: %w", msgConfig, err)
+	}
+	if cfg.Spec == nil {
+		return nil, fmt.Errorf("read %s: no spec", msgConfig)
+	}
+	return &cfg, nil
 }
 
 // errInitGone is returned by expect when the init closed the socket without

@@ -299,7 +299,7 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		return nil
 	}
 	p.cfg.HostPid = p.pid
-	if err := p.ch.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
+	if err := p.ch.sendConfig(p.cfg); err != nil {
 		return p.fail(err)
 	}
 	for {

@@ -152,8 +152,8 @@ func mountSymlinkIn(t *testing.T, pid int, target, path string) {
 // Only the fast path: exec's Go init does not get as far as the write
 // under this mount. The static binary's own startup reads /proc/self/maps
 // and /proc/self/auxv, gets pid 1's, and dies of SIGSEGV before it reads
-// its config ("send config: write exec-parent: broken pipe"), with the old
-// and the new write alike. Its write, openProc, is unit-tested against the
+// its config (exec reports a broken pipe or a reset connection), with the
+// old and the new write alike. Its write, openProc, is unit-tested against the
 // same mount (libcontainer/container TestOpenProcRefuses).
 func TestSecurityExecOOMRedirect(t *testing.T) {
 	const score = 123

@@ -1,0 +1,33 @@
+package tests
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestExecLargeProcess: exec sends the process to the child before the
+// child has forked into the container; a process larger than the socket
+// can buffer (here four variables of 120 KB, the kernel's limit for one
+// being 128 KB) must still get through whole, in the flags' form and the
+// --process form.
+func TestExecLargeProcess(t *testing.T) {
+	c, _ := runningCtr(t, nil)
+	var flags, env []string
+	for i := range 4 {
+		kv := fmt.Sprintf("BIG%d=%s", i, strings.Repeat(string(rune('a'+i)), 120<<10))
+		flags = append(flags, "--env", kv)
+		env = append(env, kv)
+	}
+	script := `echo ${#BIG0} ${#BIG1} ${#BIG2} ${#BIG3} ${BIG3%%ddd*}.`
+	want := "122880 122880 122880 122880 .\n"
+	if out := c.mustExec(flags, "sh", "-c", script); out != want {
+		t.Errorf("exec --env x4: stdout %q, want %q", out, want)
+	}
+	proc := writeProcess(t, &specs.Process{Args: []string{"sh", "-c", script}, Env: env, Cwd: "/"})
+	if out := c.mustExec([]string{"--process", proc}); out != want {
+		t.Errorf("exec --process: stdout %q, want %q", out, want)
+	}
+}

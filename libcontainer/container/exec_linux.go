@@ -160,21 +160,40 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		_, sendErr = parent.Write(fast.Encode())
 	}
 	ch := newChannel(parent)
-	m, err := ch.expect(msgPid)
+	// The intermediate reports the process's pid. A plain process, which
+	// has all it needs already, may report that it is ready, or why it
+	// failed, before that: the two write to the same socket.
+	x := &execChild{}
+	ready := false
+	for x.pid == 0 && err == nil {
+		var m *message
+		if m, err = ch.recv(); err != nil {
+			break
+		}
+		switch {
+		case m.Type == msgPid && m.Pid > 0:
+			x.pid = m.Pid
+		case m.Type == msgReady && fast != nil && !ready:
+			ready = true
+		default:
+			err = fmt.Errorf("unexpected message from exec process: %q", m.Type)
+		}
+	}
 	// The intermediate exits once it reported.
 	_, _ = unix.Wait4(intermediate, nil, 0, nil)
 	c.opts.debug("exec: cgroup, namespaces and fork (the child's constructor)", t)
 	t = time.Now()
-	if err != nil {
-		if errors.Is(err, errInitGone) {
-			return nil, errors.New("exec process exited before joining the container")
+	fail := func(err error) (*execChild, error) {
+		if x.pid > 0 {
+			_ = unix.Kill(x.pid, unix.SIGKILL)
 		}
 		return nil, err
 	}
-	x := &execChild{pid: m.Pid}
-	fail := func(err error) (*execChild, error) {
-		_ = unix.Kill(x.pid, unix.SIGKILL)
-		return nil, err
+	if err != nil {
+		if errors.Is(err, errInitGone) {
+			err = errors.New("exec process exited before joining the container")
+		}
+		return fail(err)
 	}
 	if fast != nil {
 		if sendErr != nil {
@@ -189,11 +208,13 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 			return fail(err)
 		}
 	}
-	if _, err := ch.expect(msgReady); err != nil {
-		if errors.Is(err, errInitGone) {
-			err = errors.New("exec process exited before reporting")
+	if !ready {
+		if _, err := ch.expect(msgReady); err != nil {
+			if errors.Is(err, errInitGone) {
+				err = errors.New("exec process exited before reporting")
+			}
+			return fail(err)
 		}
-		return fail(err)
 	}
 	c.opts.debug("exec: process set up", t)
 	t = time.Now()

@@ -31,3 +31,17 @@ func TestExecLargeProcess(t *testing.T) {
 		t.Errorf("exec --process: stdout %q, want %q", out, want)
 	}
 }
+
+// TestExecRepeated: in an exec of a plain process, the process may report
+// that it is ready before the constructor's intermediate reports its pid
+// (both write to the same socket, and the process has what it needs from
+// the start); either order must work. The order changes from run to run,
+// so the test runs many.
+func TestExecRepeated(t *testing.T) {
+	c, _ := runningCtr(t, nil)
+	for i := range 200 {
+		if out, stderr, code := c.exec(nil, "true"); code != 0 {
+			t.Fatalf("exec %d: exit %d\nstdout: %s\nstderr: %s", i, code, out, stderr)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type initState struct {
 	// listenerFD is a connection to linux.seccomp.listenerPath, made
 	// before pivot_root while the path still resolves on the host.
 	listenerFD int
+	// fdDir is the runtime's /proc/self/fd, kept for a container without
+	// a mount namespace, whose root has no /proc; -1 otherwise.
+	fdDir int
 }
 
 // Init is the body of `tupper init`, the container's init process. It never
@@ -36,7 +39,7 @@ func Init() {
 	// Capabilities and the cgroup namespace belong to a thread, and the final
 	// execve must come from the thread that holds them.
 	runtime.LockOSThread()
-	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD), listenerFD: -1}
+	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD), listenerFD: -1, fdDir: -1}
 	in.sync = os.NewFile(uintptr(envFD(envSyncFD)), "sync")
 	in.ch = newChannel(in.sync)
 	os.Clearenv()
@@ -148,6 +151,19 @@ func (in *initState) setup() error {
 		if err := in.step("pivot", func() error { return rootfs.Pivot(rc) }); err != nil {
 			return err
 		}
+	} else {
+		// Without a mount namespace of its own nothing is mounted (it
+		// would be mounted in the host's), but root.path is still the
+		// container's root, by chroot, as runc does. Its /proc is then
+		// an empty directory: the exec FIFO is reopened through ours.
+		fdDir, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open /proc/self/fd: %w", err)
+		}
+		in.fdDir = fdDir
+		if err := in.step("chroot", func() error { return rootfs.Chroot(rc) }); err != nil {
+			return err
+		}
 	}
 	// Before Finalize: readonlyPaths usually include /proc/sys.
 	if err := in.step("sysctl", in.writeSysctls); err != nil {
@@ -180,7 +196,8 @@ func (in *initState) setup() error {
 		return err
 	}
 	// Check now what waitForStart will need, while create can still report it.
-	if err := unix.Access("/proc/self/fd/"+strconv.Itoa(in.fifoFD), unix.W_OK); err != nil {
+	dir, name := in.fifoLink()
+	if err := unix.Faccessat(dir, name, unix.W_OK, 0); err != nil {
 		return fmt.Errorf("exec fifo: %w (is /proc mounted in the container?)", err)
 	}
 	in.steps = append(in.steps, step{Name: "setup (all)", Took: time.Since(in.began)})
@@ -266,16 +283,29 @@ func sysctlPath(key string) string {
 // FIFO lives in the state directory outside the rootfs, so it is reached
 // through the O_PATH fd create gave us.
 func (in *initState) waitForStart() (*os.File, error) {
-	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(in.fifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	dir, name := in.fifoLink()
+	fd, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	unix.Close(in.fifoFD)
+	if in.fdDir >= 0 {
+		unix.Close(in.fdDir)
+	}
 	f := os.NewFile(uintptr(fd), "exec.fifo")
 	if _, err := f.Write([]byte{0}); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// fifoLink is the exec FIFO's fd link, for the *at calls: in the
+// container's /proc, or in the runtime's (fdDir) when it has none.
+func (in *initState) fifoLink() (dir int, name string) {
+	if in.fdDir >= 0 {
+		return in.fdDir, strconv.Itoa(in.fifoFD)
+	}
+	return unix.AT_FDCWD, "/proc/self/fd/" + strconv.Itoa(in.fifoFD)
 }
 
 // unwrapPath drops the *PathError wrapper when the caller names the path.

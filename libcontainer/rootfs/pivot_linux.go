@@ -37,6 +37,22 @@ func Pivot(cfg *Config) error {
 	return nil
 }
 
+// Chroot makes the rootfs the root of a container that has no mount
+// namespace of its own, where nothing may be mounted or unmounted: that
+// would be done to the host's. It leaves the working directory at "/".
+func Chroot(cfg *Config) error {
+	if err := unix.Chdir(cfg.Rootfs); err != nil {
+		return fmt.Errorf("chdir to rootfs %s: %w", cfg.Rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to rootfs %s: %w", cfg.Rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir to /: %w", err)
+	}
+	return nil
+}
+
 // moveRoot is --no-pivot: MS_MOVE the rootfs onto "/", then chroot into it.
 func moveRoot(rootfs string) error {
 	// A move onto a shared "/" would propagate the rootfs to its peers, the

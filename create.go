@@ -3,24 +3,23 @@ package main
 import (
 	"fmt"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
 // createFlags are shared by create and run.
-func createFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the OCI bundle"},
-		&cli.StringFlag{Name: "pid-file", Usage: "write the init's pid to this file"},
-		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
-		&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
-		&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
-		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
+func createFlags() []cmdline.Flag {
+	return []cmdline.Flag{
+		&cmdline.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the OCI bundle"},
+		&cmdline.StringFlag{Name: "pid-file", Usage: "write the init's pid to this file"},
+		&cmdline.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
+		&cmdline.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
+		&cmdline.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
+		&cmdline.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
 	}
 }
 
-func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
+func createOptions(ctx *cmdline.Context) (*container.CreateOptions, error) {
 	n := ctx.Int("preserve-fds")
 	if n < 0 {
 		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", n)
@@ -35,13 +34,13 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	}, nil
 }
 
-func createCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func createCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "create",
 		Usage:     "create a container from a bundle; start runs its process",
 		ArgsUsage: "<container-id>",
 		Flags:     createFlags(),
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}

@@ -4,21 +4,20 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 	"github.com/tupper-runtime/tupper/libcontainer/state"
 )
 
-func deleteCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func deleteCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "delete",
 		Usage:     "delete a container: its processes (with --force), cgroup and state",
 		ArgsUsage: "<container-id>",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it runs"},
+		Flags: []cmdline.Flag{
+			&cmdline.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it runs"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}

@@ -6,21 +6,20 @@ import (
 	"os"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func eventsCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func eventsCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "events",
 		Usage:     "print a container's stats and OOM events as JSON lines until it stops",
 		ArgsUsage: "<container-id>",
-		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between stats events"},
-			&cli.BoolFlag{Name: "stats", Usage: "print the stats once and exit"},
+		Flags: []cmdline.Flag{
+			&cmdline.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between stats events"},
+			&cmdline.BoolFlag{Name: "stats", Usage: "print the stats once and exit"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}

@@ -3,35 +3,34 @@ package main
 import (
 	"fmt"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func execCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func execCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "exec",
 		Usage:     "run a new process in a running container",
 		ArgsUsage: "<container-id> <command> [args...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "a process.json describing the process"},
-			&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
-			&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
-			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
-			&cli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
-			&cli.StringFlag{Name: "process-label", Usage: "SELinux label of the process"},
-			&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile of the process"},
-			&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
-			&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
-			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
-			&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
-			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
-			&cli.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container's cgroup"},
-			&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		Flags: []cmdline.Flag{
+			&cmdline.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "a process.json describing the process"},
+			&cmdline.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
+			&cmdline.StringFlag{Name: "cwd", Usage: "working directory in the container"},
+			&cmdline.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
+			&cmdline.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+			&cmdline.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
+			&cmdline.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
+			&cmdline.StringFlag{Name: "process-label", Usage: "SELinux label of the process"},
+			&cmdline.StringFlag{Name: "apparmor", Usage: "AppArmor profile of the process"},
+			&cmdline.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
+			&cmdline.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
+			&cmdline.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+			&cmdline.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
+			&cmdline.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
+			&cmdline.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container's cgroup"},
+			&cmdline.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			// runc exits 255 when exec itself fails, so the caller can tell
 			// that from the process's own exit code.
 			if err := execAction(g, ctx); err != nil {
@@ -50,7 +49,7 @@ type execFailed struct{ error }
 
 func (e execFailed) Unwrap() error { return e.error }
 
-func execAction(g *globals, ctx *cli.Context) error {
+func execAction(g *globals, ctx *cmdline.Context) error {
 	if err := checkArgs(ctx, 1, -1); err != nil {
 		return err
 	}

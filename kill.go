@@ -3,21 +3,20 @@ package main
 import (
 	"fmt"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 	"github.com/tupper-runtime/tupper/libcontainer/signals"
 )
 
-func killCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func killCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "kill",
 		Usage:     "send a signal (default SIGTERM) to a container's init",
 		ArgsUsage: "<container-id> [signal]",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process in the container's cgroup"},
+		Flags: []cmdline.Flag{
+			&cmdline.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process in the container's cgroup"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, 2); err != nil {
 				return err
 			}

@@ -6,20 +6,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func listCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func listCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:  "list",
 		Usage: "list the containers under --root",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the ids"},
+		Flags: []cmdline.Flag{
+			&cmdline.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+			&cmdline.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the ids"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 0, 0); err != nil {
 				return err
 			}

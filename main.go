@@ -13,8 +13,8 @@ import (
 	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/urfave/cli/v2"
 
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 	"github.com/tupper-runtime/tupper/libcontainer/logs"
 	_ "github.com/tupper-runtime/tupper/libcontainer/nsenter" // joins namespaces before Go starts
@@ -70,23 +70,23 @@ func run(args []string) int {
 	return 1
 }
 
-func newApp(g *globals) *cli.App {
-	cli.VersionPrinter = func(*cli.Context) {
-		fmt.Printf("tupper version %s\ncommit: %s\nspec: %s\ngo: %s\n", version, commit, specs.Version, runtime.Version())
-	}
-	return &cli.App{
+func newApp(g *globals) *cmdline.App {
+	return &cmdline.App{
 		Name:    "tupper",
 		Usage:   "an OCI runtime-spec container runtime",
 		Version: version,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
-			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "log each step with its duration"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for compatibility; tupper drives cgroupfs"},
-			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "true, false or auto"},
+		PrintVersion: func(w io.Writer) {
+			fmt.Fprintf(w, "tupper version %s\ncommit: %s\nspec: %s\ngo: %s\n", version, commit, specs.Version, runtime.Version())
 		},
-		Before: func(ctx *cli.Context) error {
+		Flags: []cmdline.Flag{
+			&cmdline.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
+			&cmdline.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
+			&cmdline.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cmdline.BoolFlag{Name: "debug", Usage: "log each step with its duration"},
+			&cmdline.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for compatibility; tupper drives cgroupfs"},
+			&cmdline.StringFlag{Name: "rootless", Value: "auto", Usage: "true, false or auto"},
+		},
+		Before: func(ctx *cmdline.Context) error {
 			var rootless bool
 			switch r := ctx.String("rootless"); r {
 			case "true", "false":
@@ -112,19 +112,17 @@ func newApp(g *globals) *cli.App {
 			}
 			return nil
 		},
-		Commands: []*cli.Command{
+		Commands: []*cmdline.Command{
 			createCommand(g), startCommand(g), runCommand(g), stateCommand(g), killCommand(g),
 			deleteCommand(g), listCommand(g), specCommand(), featuresCommand(),
 			pauseCommand(g), resumeCommand(g), psCommand(g), updateCommand(g), eventsCommand(g),
 			execCommand(g),
 		},
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {}, // run() reports errors
 	}
 }
 
 // checkArgs enforces a command's argument count, with runc's wording.
-func checkArgs(ctx *cli.Context, min, max int) error {
+func checkArgs(ctx *cmdline.Context, min, max int) error {
 	n := ctx.NArg()
 	switch {
 	case min == max && n != min:
@@ -140,8 +138,8 @@ func checkArgs(ctx *cli.Context, min, max int) error {
 // onContainer is the Action of a command that takes exactly one container
 // id and calls one method on it: it loads (and locks) the container, and
 // prefixes any error with the command and the id.
-func onContainer(g *globals, do func(*container.Container) error) cli.ActionFunc {
-	return func(ctx *cli.Context) error {
+func onContainer(g *globals, do func(*container.Container) error) func(*cmdline.Context) error {
+	return func(ctx *cmdline.Context) error {
 		if err := checkArgs(ctx, 1, 1); err != nil {
 			return err
 		}

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func pauseCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func pauseCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "pause",
 		Usage:     "freeze every process of a running container",
 		ArgsUsage: "<container-id>",

@@ -5,22 +5,21 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
 // psCommand: containerd's `ctr tasks ps` calls `ps --format json ID` and
 // reads a JSON array of host pids.
-func psCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func psCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "ps",
 		Usage:     "list the processes in a container's cgroup",
 		ArgsUsage: "<container-id> [ps options (default -ef)]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		Flags: []cmdline.Flag{
+			&cmdline.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, -1); err != nil {
 				return err
 			}

@@ -3,21 +3,20 @@ package main
 import (
 	"fmt"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func runCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func runCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "run",
 		Usage:     "create and start a container; in the foreground, wait for it and return its exit code",
 		ArgsUsage: "<container-id>",
 		Flags: append(createFlags(),
-			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
-			&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+			&cmdline.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+			&cmdline.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
 		),
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}

@@ -7,20 +7,19 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/bundle"
 )
 
-func specCommand() *cli.Command {
-	return &cli.Command{
+func specCommand() *cmdline.Command {
+	return &cmdline.Command{
 		Name:  "spec",
 		Usage: "write a default config.json into the bundle directory",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "directory to write config.json in"},
-			&cli.BoolFlag{Name: "rootless", Usage: "a config for an unprivileged user"},
+		Flags: []cmdline.Flag{
+			&cmdline.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "directory to write config.json in"},
+			&cmdline.BoolFlag{Name: "rootless", Usage: "a config for an unprivileged user"},
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 0, 0); err != nil {
 				return err
 			}

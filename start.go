@@ -1,13 +1,12 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func startCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func startCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "start",
 		Usage:     "execute the process of a created container",
 		ArgsUsage: "<container-id>",

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func stateCommand(g *globals) *cli.Command {
-	return &cli.Command{
+func stateCommand(g *globals) *cmdline.Command {
+	return &cmdline.Command{
 		Name:      "state",
 		Usage:     "print the state of a container as JSON",
 		ArgsUsage: "<container-id>",

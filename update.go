@@ -11,22 +11,22 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/urfave/cli/v2"
 
+	"github.com/tupper-runtime/tupper/internal/cmdline"
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
 // updateCommand: Docker's `docker update` runs `update --resources - ID`
 // with a linux.resources JSON on stdin; the flags are runc's.
-func updateCommand(g *globals) *cli.Command {
-	flag := func(name, usage string, aliases ...string) cli.Flag {
-		return &cli.StringFlag{Name: name, Usage: usage, Aliases: aliases}
+func updateCommand(g *globals) *cmdline.Command {
+	flag := func(name, usage string, aliases ...string) cmdline.Flag {
+		return &cmdline.StringFlag{Name: name, Usage: usage, Aliases: aliases}
 	}
-	return &cli.Command{
+	return &cmdline.Command{
 		Name:      "update",
 		Usage:     "change the resource limits of a running container",
 		ArgsUsage: "<container-id>",
-		Flags: []cli.Flag{
+		Flags: []cmdline.Flag{
 			flag("resources", "a linux.resources JSON file, or - for stdin", "r"),
 			flag("memory", "memory limit in bytes (512m, 1g, -1 for none)"),
 			flag("memory-swap", "memory plus swap limit in bytes (-1 for none)"),
@@ -41,7 +41,7 @@ func updateCommand(g *globals) *cli.Command {
 			flag("pids-limit", "maximum number of tasks (-1 for none)"),
 			flag("blkio-weight", "block IO weight, 10 to 1000"),
 		},
-		Action: func(ctx *cli.Context) error {
+		Action: func(ctx *cmdline.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}
@@ -64,7 +64,7 @@ func updateCommand(g *globals) *cli.Command {
 }
 
 // updateResources reads --resources and lays the other flags over it.
-func updateResources(ctx *cli.Context) (*specs.LinuxResources, error) {
+func updateResources(ctx *cmdline.Context) (*specs.LinuxResources, error) {
 	r := &specs.LinuxResources{}
 	if path := ctx.String("resources"); path != "" {
 		var in io.Reader = os.Stdin
@@ -163,15 +163,16 @@ func setBytes(s string, p **int64) error {
 }
 
 // sizeRE is a size as Docker and runc take it: "512m", "1.5g", "1GiB",
-// "100 kb"; units are binary and the case does not matter.
-var sizeRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$`)
+// "100 kb"; units are binary and the case does not matter. It is compiled
+// when used, not when every tupper command starts.
+const sizeRE = `^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$`
 
 // parseBytes reads a memory size in bytes, or -1 for no limit.
 func parseBytes(s string) (int64, error) {
 	if s == "-1" {
 		return -1, nil
 	}
-	m := sizeRE.FindStringSubmatch(strings.ToLower(s))
+	m := regexp.MustCompile(sizeRE).FindStringSubmatch(strings.ToLower(s))
 	if m == nil {
 		return 0, fmt.Errorf("not a size such as 512m or 1g")
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -162,27 +161,47 @@ func setBytes(s string, p **int64) error {
 	return nil
 }
 
-// sizeRE is a size as Docker and runc take it: "512m", "1.5g", "1GiB",
-// "100 kb"; units are binary and the case does not matter. It is compiled
-// when used, not when every tupper command starts.
-const sizeRE = `^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$`
-
-// parseBytes reads a memory size in bytes, or -1 for no limit.
+// parseBytes reads a memory size in bytes, or -1 for no limit. A size is
+// written as Docker and runc take it: "512m", "1.5g", "1GiB", "100 kb"
+// (digits, maybe a fraction, maybe a space, then k, m, g, t or p, an i and
+// a b, each optional); units are binary and the case does not matter. It
+// is parsed by hand: a regular expression would be compiled, with the
+// unicode tables it needs, by every tupper command.
 func parseBytes(s string) (int64, error) {
 	if s == "-1" {
 		return -1, nil
 	}
-	m := regexp.MustCompile(sizeRE).FindStringSubmatch(strings.ToLower(s))
-	if m == nil {
+	t := strings.ToLower(s)
+	digits := func(i int) int {
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	end := digits(0)
+	if end > 0 && end < len(t) && t[end] == '.' {
+		if e := digits(end + 1); e > end+1 {
+			end = e
+		}
+	}
+	number, unit := t[:end], t[end:]
+	unit = strings.TrimPrefix(unit, " ")
+	power := 0
+	if unit != "" {
+		if i := strings.IndexByte("kmgtp", unit[0]); i >= 0 {
+			power, unit = i+1, unit[1:]
+		}
+	}
+	unit = strings.TrimPrefix(unit, "i")
+	unit = strings.TrimPrefix(unit, "b")
+	if number == "" || unit != "" {
 		return 0, fmt.Errorf("not a size such as 512m or 1g")
 	}
-	n, err := strconv.ParseFloat(m[1], 64)
+	n, err := strconv.ParseFloat(number, 64)
 	if err != nil {
 		return 0, err
 	}
-	if m[2] != "" {
-		n *= math.Pow(1024, float64(strings.Index("kmgtp", m[2])+1))
-	}
+	n *= math.Pow(1024, float64(power))
 	if n >= math.MaxInt64 {
 		return 0, fmt.Errorf("too large")
 	}

@@ -2,7 +2,6 @@ package container
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"syscall"
@@ -60,16 +59,18 @@ func (cf *childFiles) close() {
 func (cf *childFiles) console(socket string, terminal bool) (*os.File, error) {
 	switch {
 	case socket != "":
-		conn, err := net.Dial("unix", socket)
+		// A plain socket(2) and connect(2): the fd only passes to the
+		// child, and package net would cost every command its
+		// initialization.
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("connect to console socket: %w", err)
 		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return nil, fmt.Errorf("console socket: %w", err)
+		if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socket}); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("connect to console socket: %w", &os.PathError{Op: "connect", Path: socket, Err: err})
 		}
-		cf.addEnv(envConsoleFD, f)
+		cf.addEnv(envConsoleFD, os.NewFile(uintptr(fd), "console-socket"))
 	case terminal:
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {

@@ -34,9 +34,10 @@ var (
 
 // suite is a built copy of the validation programs.
 type suite struct {
-	src   string   // the module copy: validation/<test>/*.go
-	bin   string   // one binary per test, plus runtimetest
-	tests []string // the names of validation/*/ but util
+	src    string   // the module copy: validation/<test>/*.go ("" for a prebuilt suite)
+	bin    string   // one binary per test, plus runtimetest
+	rootfs string   // rootfs-amd64.tar.gz
+	tests  []string // the names of validation/*/ but util
 }
 
 // rootfsTar is the root filesystem the programs unpack into each bundle, from
@@ -57,6 +58,7 @@ func build(goCmd, cache string) (*suite, error) {
 	stamp := hex.EncodeToString(sum.Sum(nil))
 
 	s := &suite{src: filepath.Join(cache, "src"), bin: filepath.Join(cache, "bin")}
+	s.rootfs = filepath.Join(s.src, rootfsTar)
 	stampFile := filepath.Join(cache, "stamp")
 	if old, err := os.ReadFile(stampFile); err != nil || string(old) != stamp {
 		if err := os.RemoveAll(cache); err != nil {

@@ -19,9 +19,13 @@
 // cgroup, since containers without an absolute linux.cgroupsPath land under
 // the runtime's own cgroup. See cgroup_linux.go for the hierarchies that
 // belong to the machine, and docs/conformance.md for the results.
+//
+// With -guest it runs the suite inside the pure cgroup v2 QEMU guest of
+// tests/vm instead, with exceptions-v2.txt: see guest.go.
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,7 +98,14 @@ func runnerMain() (int, error) {
 	goCmd := flag.String("go", "go", "the go command")
 	summary := flag.String("summary", "", "also write a markdown table of the results to this file")
 	verbose := flag.Bool("v", false, "print the TAP output of failing tests")
+	exceptionsName := flag.String("exceptions", "exceptions.txt", "the list of expected failures: exceptions.txt (hybrid hosts) or exceptions-v2.txt (the cgroup v2 guest)")
+	guest := flag.Bool("guest", false, "run the suite inside the pure cgroup v2 guest of tests/vm (QEMU) instead of on this host, with exceptions-v2.txt")
+	guestTimeout := flag.Duration("guest-timeout", 20*time.Minute, "with -guest: time limit of the whole guest run")
+	vmRunner := flag.String("vm-runner", "", "with -guest: tests/vm/run-guest.sh (default: $TUPPER_VM_RUNNER, else tests/vm/run-guest.sh from the working directory)")
+	inGuest := flag.String("in-guest", "", "run inside the guest (-guest starts it so), with the suite prebuilt in this directory; the logs of failing tests are printed, since they go with the guest")
 	flag.Parse()
+	timeoutSet := false
+	flag.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
 	if len(runtimes) == 0 {
 		if err := runtimes.Set("tupper=bin/tupper"); err != nil {
 			return 2, err
@@ -110,6 +121,17 @@ func runnerMain() (int, error) {
 			return 2, err
 		}
 	}
+	if *guest {
+		*exceptionsName = "exceptions-v2.txt"
+	}
+	exText, ok := exceptionLists[*exceptionsName]
+	if !ok {
+		return 2, fmt.Errorf("-exceptions: no list %q", *exceptionsName)
+	}
+	ex, err := parseExceptions(*exceptionsName, exText)
+	if err != nil {
+		return 2, err
+	}
 	if *cacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
@@ -117,7 +139,7 @@ func runnerMain() (int, error) {
 		}
 		*cacheDir = filepath.Join(dir, "tupper-validation")
 	}
-	if *logs == "" {
+	if *logs == "" && !*guest {
 		var err error
 		if *logs, err = os.MkdirTemp("", "tupper-validation-logs-"); err != nil {
 			return 2, err
@@ -128,33 +150,65 @@ func runnerMain() (int, error) {
 		return 2, err
 	}
 
-	// One run at a time: runs share /tupper-validation and the build.
+	// One run at a time: runs share /tupper-validation and the build. A
+	// guest run shares only the build, and waits for it.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(*cacheDir)), 0o755); err != nil {
+		return 2, err
+	}
 	lock, err := os.OpenFile(filepath.Clean(*cacheDir)+".lock", os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return 2, err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	how := syscall.LOCK_EX | syscall.LOCK_NB
+	if *guest {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(lock.Fd()), how); err != nil {
 		return 2, fmt.Errorf("another validation run holds %s: %w", lock.Name(), err)
 	}
 
-	buildStart := time.Now()
-	s, err := build(*goCmd, *cacheDir)
-	if err != nil {
-		return 2, err
-	}
-	fmt.Printf("# runtime-tools validation programs ready in %s (%s)\n", *cacheDir, time.Since(buildStart).Round(time.Second))
-
-	ex, err := parseExceptions(exceptionsText)
-	if err != nil {
-		return 2, err
+	var s *suite
+	guestSuite := ""
+	if *inGuest != "" {
+		if s, err = loadSuite(*inGuest); err != nil {
+			return 2, err
+		}
+	} else {
+		buildStart := time.Now()
+		if s, err = build(*goCmd, *cacheDir); err != nil {
+			return 2, err
+		}
+		if *guest {
+			if guestSuite, err = buildGuest(*goCmd, *cacheDir, s); err != nil {
+				return 2, err
+			}
+		}
+		fmt.Printf("# runtime-tools validation programs ready in %s (%s)\n", *cacheDir, time.Since(buildStart).Round(time.Second))
 	}
 	for name := range ex {
 		if !slices.Contains(s.tests, name) {
-			return 2, fmt.Errorf("exceptions.txt: no test %q in %s", name, runtimeTools)
+			return 2, fmt.Errorf("%s: no test %q in %s", *exceptionsName, name, runtimeTools)
 		}
 	}
-	rn := &runner{self: self, suite: s, logs: *logs, timeout: *timeout}
+	var tests []string
+	for _, t := range s.tests {
+		if filter == nil || filter.MatchString(t) {
+			tests = append(tests, t)
+		}
+	}
+	if *guest {
+		syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		g := guestRun{
+			suite: guestSuite, self: self, vmRunner: *vmRunner, runtimes: runtimes,
+			tests: tests, run: *run, timeout: guestTestTimeout, verbose: *verbose, limit: *guestTimeout,
+		}
+		if timeoutSet {
+			g.timeout = *timeout
+		}
+		return g.start()
+	}
+	rn := &runner{self: self, suite: s, logs: *logs, timeout: *timeout, printFailures: *inGuest != ""}
 	// What exists before is never removed; if /cgrouptest is among it, it
 	// is someone else's, and the absolute-path tests are not run.
 	rn.before = rootNames()
@@ -183,15 +237,10 @@ func runnerMain() (int, error) {
 	}()
 
 	table := map[string]map[string]result{}
-	var tests []string
-	for _, t := range s.tests {
-		if filter == nil || filter.MatchString(t) {
-			tests = append(tests, t)
-		}
-	}
 	start := time.Now()
 	var totals []string
 	first := counts{}
+	var slowest []result // of the first runtime
 	for i, rt := range runtimes {
 		if len(runtimes) > 1 {
 			fmt.Printf("== %s (%s)\n", rt.name, rt.path)
@@ -207,17 +256,23 @@ func runnerMain() (int, error) {
 			if err != nil {
 				return 2, fmt.Errorf("%s %s: %w", rt.name, t, err)
 			}
-			applyException(&res, ex)
+			applyException(&res, ex, *exceptionsName)
 			table[rt.name][t] = res
 			fmt.Println(res.line())
 			for _, note := range res.notes {
 				fmt.Println("    " + note)
 			}
-			if *verbose && (res.status == "FAIL" || res.status == "XFAIL") {
+			if (*verbose && res.status == "XFAIL") || ((*verbose || rn.printFailures) && res.status == "FAIL") {
 				printIndented(filepath.Join(rn.logs, rt.name, t+".tap"))
 				printIndented(filepath.Join(rn.logs, rt.name, t+".stderr"))
 			}
+			if rn.printFailures && res.status == "FAIL" {
+				printIndented(filepath.Join(rn.logs, rt.name, t+".calls"))
+			}
 			n[res.status]++
+			if i == 0 {
+				slowest = append(slowest, res)
+			}
 		}
 		totals = append(totals, fmt.Sprintf("%s: %s (%s)", rt.name, n, time.Since(rtStart).Round(time.Second)))
 		if i == 0 {
@@ -235,8 +290,11 @@ func runnerMain() (int, error) {
 			fmt.Println("# " + t)
 		}
 	}
+	if len(slowest) > 0 {
+		fmt.Println("# slowest: " + slowestTests(slowest, 5))
+	}
 	if first["XFAIL"] > 0 || first["SKIP"] > 0 {
-		fmt.Printf("# skipped: %d listed in tests/validation/exceptions.txt and failed as listed (XFAIL), %d not run (SKIP)\n", first["XFAIL"], first["SKIP"])
+		fmt.Printf("# skipped: %d listed in tests/validation/%s and failed as listed (XFAIL), %d not run (SKIP)\n", first["XFAIL"], *exceptionsName, first["SKIP"])
 	}
 	fmt.Println(first)
 	if first["FAIL"] > 0 || stop.Load() {
@@ -251,6 +309,17 @@ type counts map[string]int
 // String is the closing line: expected failures count as skipped.
 func (n counts) String() string {
 	return fmt.Sprintf("%d passed, %d failed, %d skipped", n["PASS"], n["FAIL"], n["SKIP"]+n["XFAIL"])
+}
+
+// slowestTests lists the n tests that took longest, with their times.
+func slowestTests(rs []result, n int) string {
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(a, b result) int { return cmp.Compare(b.elapsed, a.elapsed) })
+	var parts []string
+	for _, r := range rs[:min(n, len(rs))] {
+		parts = append(parts, fmt.Sprintf("%s %s", r.test, r.elapsed.Round(100*time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // markdown is a table of every test's status per runtime.

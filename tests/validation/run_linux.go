@@ -64,19 +64,24 @@ type runner struct {
 	logs    string
 	timeout time.Duration
 	before  map[string]bool // the cgroups at the roots of the hierarchies before the run
+	// printFailures prints the logs of each FAIL: in the guest they go
+	// with it.
+	printFailures bool
 }
 
 // plan decides how test is run.
 func (rn *runner) plan(test string) (mode, string) {
+	// With no cgroup of the machine's to keep out of (the cgroup v2
+	// guest), every test runs as it is.
+	if len(rn.cg.protected) == 0 {
+		return modeHidden, ""
+	}
 	src, err := readSources(filepath.Join(rn.suite.src, "validation", test))
 	if err != nil {
 		return modeNotRun, err.Error()
 	}
 	abs := strings.Contains(src, "cgroups.AbsCgroupPath")
 	rel := strings.Contains(src, "cgroups.RelCgroupPath")
-	if len(rn.cg.protected) == 0 {
-		return modeHidden, ""
-	}
 	if rn.cg.unhideable() {
 		if abs && !rel {
 			return modeAbsolute, ""
@@ -152,11 +157,7 @@ func (rn *runner) run(rt runtimeUnderTest, test string) (result, error) {
 	if err := os.Chmod(work, 0o755); err != nil {
 		return res, err
 	}
-	for _, f := range []string{rootfsTar, "runtimetest"} {
-		src := filepath.Join(rn.suite.bin, f)
-		if f == rootfsTar {
-			src = filepath.Join(rn.suite.src, f)
-		}
+	for f, src := range map[string]string{rootfsTar: rn.suite.rootfs, "runtimetest": filepath.Join(rn.suite.bin, "runtimetest")} {
 		if err := linkOrCopy(src, filepath.Join(work, f)); err != nil {
 			return res, err
 		}
@@ -313,8 +314,8 @@ func (rn *runner) cleanup(rt runtimeUnderTest, work string, env []string, state,
 
 // stderrReason picks the runtime's error from a program's stderr: the line
 // after runtime-tools' "failed to create the container" (or start, ...),
-// else the last line that is more than "exit status N". runc's warnings
-// (level=warning) are skipped.
+// else the program's own panic, else the last line that is more than "exit
+// status N". runc's warnings (level=warning) are skipped.
 func stderrReason(path string) string {
 	data, _ := os.ReadFile(path)
 	lines := slices.DeleteFunc(strings.Split(strings.TrimSpace(string(data)), "\n"), func(l string) bool {
@@ -323,6 +324,11 @@ func stderrReason(path string) string {
 	for i, l := range lines {
 		if strings.HasPrefix(l, "failed to ") && i+1 < len(lines) {
 			return strings.TrimSpace(l + ": " + lines[i+1])
+		}
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "panic: ") {
+			return l
 		}
 	}
 	for i := len(lines) - 1; i >= 0; i-- {

@@ -3,7 +3,9 @@ package tests
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -43,5 +45,36 @@ func TestExecRepeated(t *testing.T) {
 		if out, stderr, code := c.exec(nil, "true"); code != 0 {
 			t.Fatalf("exec %d: exit %d\nstdout: %s\nstderr: %s", i, code, out, stderr)
 		}
+	}
+}
+
+// TestExecForwardsOtherSignals: a foreground exec subscribes to the common
+// signals (TERM, INT, HUP, ...) beside starting the process, and to every
+// other one once the process runs; those are forwarded too. The test gives
+// that background subscription a second: until it ends, the Go runtime
+// ignores such a signal, and the test would wait for the process forever.
+func TestExecForwardsOtherSignals(t *testing.T) {
+	c, _ := runningCtr(t, nil)
+	sigRTMin3 := syscall.Signal(37) // SIGRTMIN+3 for glibc and busybox, systemd's "halt"
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		trap string
+		want int
+	}{
+		{sigRTMin3, "37", 44},
+		{syscall.SIGXCPU, "XCPU", 45},
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			script := fmt.Sprintf(`trap "exit %d" %s; echo ready; while :; do sleep 0.1; done`, tc.want, tc.trap)
+			b := tupperBackground(t, c.opts(), "exec", c.id, "sh", "-c", script)
+			b.waitOutput(t, "ready")
+			time.Sleep(time.Second)
+			if err := b.cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := b.wait(t); code != tc.want {
+				t.Errorf("exit %d after signal %d, want the trap's %d; stderr %q", code, tc.sig, tc.want, readFile(t, b.errPath))
+			}
+		})
 	}
 }

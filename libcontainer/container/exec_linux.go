@@ -58,7 +58,7 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	c.Close()
 	c.opts.debug("exec: status and pidfd", t)
 
-	var sigs chan chan os.Signal
+	var sigs *signalRelay
 	if !eo.Detach {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return 1, err
@@ -79,7 +79,7 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	if eo.Detach {
 		return 0, nil
 	}
-	code := supervise(p.pid, <-sigs, p.tty)
+	code := supervise(p.pid, sigs.all(), p.tty)
 	if p.tty != nil {
 		p.tty.finish()
 	}

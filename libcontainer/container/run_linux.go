@@ -16,7 +16,7 @@ import (
 // returns the exit code (128+N when the process was killed by signal N).
 // Unless keep, the container is deleted after it exits.
 func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, error) {
-	var sigs chan chan os.Signal
+	var sigs *signalRelay
 	if !detach {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return 1, err
@@ -50,7 +50,7 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 	o.debug("start", t)
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
-	code := supervise(pid, <-sigs, tty)
+	code := supervise(pid, sigs.all(), tty)
 	if tty != nil {
 		tty.finish()
 	}
@@ -63,18 +63,46 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 	return code, nil
 }
 
-// subscribeSignals relays every signal to the returned channel's channel.
-// Subscribing costs about a millisecond (a handoff with the runtime's signal
-// thread per signal), so it runs beside the caller's work; receiving the
-// channel waits for it. There is no signal.Stop: the process exits after.
-func subscribeSignals() chan chan os.Signal {
-	ready := make(chan chan os.Signal, 1)
+// signalRelay collects the signals a foreground run or exec forwards to
+// its process. Subscribing to a signal is a handoff with the Go runtime's
+// signal thread, about 20 us of two threads' time, and to all of them a
+// millisecond, which competes with starting the process when it runs
+// beside it. So the signals that would end or stop tupper before their
+// subscription (the Go runtime acts on those alone), and the ones users
+// send, are subscribed to at once, beside the work; every other one
+// (real-time signals, SIGXCPU, ...) only once the process runs, and the
+// runtime ignores it until then. There is no signal.Stop: the process
+// exits after.
+type signalRelay struct {
+	c     chan os.Signal
+	first chan struct{} // closed once the common signals are subscribed
+}
+
+// commonSignals are subscribed to first: those the Go runtime ends the
+// program on (HUP, INT, TERM; QUIT, ABRT, SYS, STKFLT with a stack dump)
+// or stops it on (TSTP, TTIN, TTOU), and the user signals, SIGCONT and
+// SIGWINCH (a terminal's resize).
+var commonSignals = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIGQUIT, unix.SIGABRT, unix.SIGSYS, unix.SIGSTKFLT,
+	unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGUSR1, unix.SIGUSR2, unix.SIGCONT, unix.SIGWINCH,
+}
+
+// subscribeSignals starts subscribing to the common signals.
+func subscribeSignals() *signalRelay {
+	r := &signalRelay{c: make(chan os.Signal, 64), first: make(chan struct{})}
 	go func() {
-		c := make(chan os.Signal, 64)
-		signal.Notify(c)
-		ready <- c
+		signal.Notify(r.c, commonSignals...)
+		close(r.first)
 	}()
-	return ready
+	return r
+}
+
+// all waits for the common signals' subscription, subscribes to every
+// other signal in the background and returns the channel they all come to.
+func (r *signalRelay) all() chan os.Signal {
+	<-r.first
+	go signal.Notify(r.c)
+	return r.c
 }
 
 // supervise forwards signals to pid until it exits and returns its code.

@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -38,8 +36,8 @@ type CreateOptions struct {
 // Created is a container right after create; run waits on it.
 type Created struct {
 	*Container
-	intermediate *exec.Cmd // the process started by create; nil once reaped
-	console      *os.File  // our end of the console socketpair (ForegroundTTY)
+	intermediate *childProcess // the process started by create; nil once reaped
+	console      *os.File      // our end of the console socketpair (ForegroundTTY)
 }
 
 // Create makes a new container from the bundle: it validates the config,
@@ -260,7 +258,7 @@ func (c *Created) undo() {
 		_ = unix.Kill(c.rec.Pid, unix.SIGKILL)
 	}
 	if c.intermediate != nil {
-		_ = c.intermediate.Wait()
+		_, _ = c.intermediate.wait()
 	}
 	if len(c.rec.CgroupPaths) > 0 {
 		if mgr, err := cgroups.Load(c.rec.CgroupPaths); err == nil {
@@ -276,9 +274,6 @@ func (c *Created) undo() {
 
 // Release lets the init run on without this process (create, run -d).
 func (c *Created) Release() {
-	if c.intermediate != nil && c.intermediate.Process != nil {
-		_ = c.intermediate.Process.Release()
-	}
 	c.Close()
 }
 
@@ -300,20 +295,4 @@ func (o *Options) debug(what string, since time.Time) {
 	if o.Debug {
 		o.Log.Debug(what, "took", time.Since(since).String())
 	}
-}
-
-// exitError describes how the init ended, for an init that died silently.
-func exitError(cmd *exec.Cmd) error {
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return fmt.Errorf("init process killed by signal %d (%s)", ws.Signal(), ws.Signal())
-		}
-		return fmt.Errorf("init process exited with status %d", ee.ExitCode())
-	}
-	if err != nil {
-		return fmt.Errorf("init process: %w", err)
-	}
-	return errors.New("init process exited with status 0 before reporting")
 }

@@ -135,14 +135,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	}
 	c.opts.debug("exec: prepare (cgroup, seccomp, process, sealed binary)", t)
 	t = time.Now()
-	// syscall.ForkExec, not os/exec: the intermediate is reaped right
-	// below, and os.StartProcess would first fork a throwaway child to
-	// probe for pidfd support, in every exec (about 0.2 ms).
-	files := []uintptr{0, 1, 2}
-	for _, f := range cf.extra {
-		files = append(files, f.Fd())
-	}
-	intermediate, err := syscall.ForkExec(exe, []string{"tupper", "init"}, &syscall.ProcAttr{Env: cf.env, Files: files, Sys: attr})
+	intermediate, err := startChild(exe, []string{"tupper", "init"}, cf.env, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, cf.extra, attr)
 	// Only the child may hold its end now: EOF on ours is the signal that
 	// the process was executed.
 	cf.close()
@@ -180,7 +173,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 	}
 	// The intermediate exits once it reported.
-	_, _ = unix.Wait4(intermediate, nil, 0, nil)
+	_, _ = intermediate.wait()
 	c.opts.debug("exec: cgroup, namespaces and fork (the child's constructor)", t)
 	t = time.Now()
 	fail := func(err error) (*execChild, error) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -29,12 +28,12 @@ const (
 // initProcess is the parent's handle on the init while create runs.
 type initProcess struct {
 	cloned time.Time // just before the clone, for --debug
-	cmd    *exec.Cmd
+	child  *childProcess
 	pid    int
 	parent *os.File
 	ch     *channel
 	mgr    cgroups.Manager
-	forked bool // the nsenter constructor forked: cmd is only the intermediate
+	forked bool // the nsenter constructor forked: child is only the intermediate
 	// userMaps: the constructor creates the user namespace and asks for
 	// its maps (see namespacePlan), which are written as maps says.
 	userMaps bool
@@ -231,25 +230,16 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if err != nil {
 		return nil, err
 	}
-	cmd := &exec.Cmd{
-		Path:        exe,
-		Args:        []string{"tupper", "init"},
-		Env:         cf.env,
-		Stdin:       orDefault(co.Stdin, os.Stdin),
-		Stdout:      orDefault(co.Stdout, os.Stdout),
-		Stderr:      orDefault(co.Stderr, os.Stderr),
-		ExtraFiles:  cf.extra,
-		SysProcAttr: attr,
-	}
+	stdio := [3]*os.File{orDefault(co.Stdin, os.Stdin), orDefault(co.Stdout, os.Stdout), orDefault(co.Stderr, os.Stderr)}
 	p0 := time.Now()
-	if err := cmd.Start(); err != nil {
+	proc, err := startChild(exe, []string{"tupper", "init"}, cf.env, stdio, cf.extra, attr)
+	if err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
-	p := &initProcess{cloned: p0, cmd: cmd, pid: cmd.Process.Pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
+	p := &initProcess{cloned: p0, child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
 	prog, err := compileSeccomp(c, spec)
 	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		proc.kill()
 		return nil, err
 	}
 	p.cfg = &initConfig{
@@ -265,7 +255,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 // run drives the init through the protocol until it is ready.
 func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error {
 	// Until the real init is known, undo must reap what we started.
-	c.intermediate = p.cmd
+	c.intermediate = p.child
 	if p.userMaps {
 		if err := p.writeUserMaps(spec); err != nil {
 			return p.fail(err)
@@ -276,7 +266,7 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		if err != nil {
 			return p.fail(err)
 		}
-		_ = p.cmd.Wait() // the intermediate exits right after reporting
+		_, _ = p.child.wait() // the intermediate exits right after reporting
 		c.intermediate = nil
 		p.pid = m.Pid
 		c.rec.Pid = m.Pid
@@ -340,7 +330,7 @@ func (p *initProcess) fail(err error) error {
 	if p.forked {
 		return err
 	}
-	return exitError(p.cmd)
+	return exitError(p.child)
 }
 
 // compileSeccomp compiles linux.seccomp while the init starts; compiled

@@ -37,14 +37,14 @@ func Load(dir string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %s: %w", dir, ConfigFile, unwrapPath(err))
 	}
-	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil {
+	s, err := Decode(data)
+	if err != nil {
 		return nil, jsonError(data, err)
 	}
-	if err := Validate(&s, dir); err != nil {
+	if err := Validate(s, dir); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return s, nil
 }
 
 // unwrapPath drops the *fs.PathError layer, whose op and path the caller's own

@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/tupper-runtime/tupper/libcontainer/bundle"
 	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 )
 
@@ -72,8 +73,11 @@ type message struct {
 
 // initConfig is what the init needs beyond the spec.
 type initConfig struct {
-	ID           string      `json:"id"`
-	Spec         *specs.Spec `json:"spec"`
+	ID string `json:"id"`
+	// Spec travels as RawSpec, in bundle.Encode's form, which leaves out
+	// the types of other platforms a decoder would build codecs for.
+	Spec         *specs.Spec     `json:"-"`
+	RawSpec      json.RawMessage `json:"spec"`
 	Bundle       string      `json:"bundle"`
 	Rootfs       string      `json:"rootfs"`
 	NoPivot      bool        `json:"no_pivot,omitempty"`
@@ -121,7 +125,12 @@ func (c *channel) send(m *message) error {
 
 // sendConfig sends msgConfig with cfg.
 func (c *channel) sendConfig(cfg *initConfig) error {
-	data, err := json.Marshal(cfg)
+	wire := *cfg
+	var err error
+	if wire.RawSpec, err = bundle.Encode(cfg.Spec); err != nil {
+		return fmt.Errorf("send %s: %w", msgConfig, err)
+	}
+	data, err := json.Marshal(&wire)
 	if err != nil {
 		return fmt.Errorf("send %s: %w", msgConfig, err)
 	}
@@ -134,9 +143,14 @@ func (m *message) initConfig() (*initConfig, error) {
 	if err := json.Unmarshal(m.Config, &cfg); err != nil {
 		return nil, fmt.Errorf("read %s: %w", msgConfig, err)
 	}
-	if cfg.Spec == nil {
+	if len(cfg.RawSpec) == 0 || string(cfg.RawSpec) == "null" {
 		return nil, fmt.Errorf("read %s: no spec", msgConfig)
 	}
+	spec, err := bundle.Decode(cfg.RawSpec)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: spec: %w", msgConfig, err)
+	}
+	cfg.Spec, cfg.RawSpec = spec, nil
 	return &cfg, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tupper-runtime/tupper/libcontainer/bundle"
 )
 
 // Config is the spec a container was created from, kept in the record as
@@ -23,10 +25,11 @@ type Config struct {
 // NewConfig records s.
 func NewConfig(s *specs.Spec) Config { return Config{spec: s} }
 
-// MarshalJSON writes the spec, or the JSON it was read as.
+// MarshalJSON writes the spec (without other platforms' sections, see
+// bundle.Encode), or the JSON it was read as.
 func (c Config) MarshalJSON() ([]byte, error) {
 	if c.spec != nil {
-		return json.Marshal(c.spec)
+		return bundle.Encode(c.spec)
 	}
 	if len(c.raw) == 0 {
 		return []byte("null"), nil
@@ -48,11 +51,11 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 // kept: a caller that changes it changes what Write records.
 func (c *Config) Spec() (*specs.Spec, error) {
 	if c.spec == nil && c.raw != nil {
-		var s specs.Spec
-		if err := c.decode(&s); err != nil {
-			return nil, err
+		s, err := bundle.Decode(c.raw)
+		if err != nil {
+			return nil, fmt.Errorf("recorded config: %w", err)
 		}
-		c.spec, c.raw = &s, nil
+		c.spec, c.raw = s, nil
 	}
 	return c.spec, nil
 }

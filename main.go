@@ -87,12 +87,12 @@ func newApp(g *globals) *cmdline.App {
 			&cmdline.StringFlag{Name: "rootless", Value: "auto", Usage: "true, false or auto"},
 		},
 		Before: func(ctx *cmdline.Context) error {
-			var rootless bool
+			var rootless, auto bool
 			switch r := ctx.String("rootless"); r {
 			case "true", "false":
 				rootless = r == "true"
 			case "auto":
-				rootless = container.DetectRootless()
+				auto = true // detected by create, the one command that needs it
 			default:
 				return fmt.Errorf("--rootless %q: want true, false or auto", r)
 			}
@@ -109,6 +109,7 @@ func newApp(g *globals) *cmdline.App {
 				SystemdCgroup: ctx.Bool("systemd-cgroup"),
 				Debug:         ctx.Bool("debug"),
 				Rootless:      rootless,
+				RootlessAuto:  auto,
 			}
 			return nil
 		},

@@ -41,7 +41,19 @@ type Options struct {
 	Debug         bool
 	// Rootless: the runtime may lack the privileges of host root (see
 	// rootless_linux.go); a cgroup it may not create is done without.
-	Rootless bool
+	// With RootlessAuto (--rootless auto) it is found out by
+	// DetectRootless, when first needed: it reads /proc, which only
+	// create needs to, and every command would pay for.
+	Rootless     bool
+	RootlessAuto bool
+}
+
+// rootless is Rootless, detected the first time with RootlessAuto.
+func (o *Options) rootless() bool {
+	if o.RootlessAuto {
+		o.Rootless, o.RootlessAuto = DetectRootless(), false
+	}
+	return o.Rootless
 }
 
 func (o *Options) store() state.Store { return state.Store{Root: o.Root} }

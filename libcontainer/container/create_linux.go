@@ -98,7 +98,7 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	}
 	if err := mgr.Apply(0); err != nil {
 		if !o.cgroupOptional(spec, err) {
-			if o.Rootless {
+			if o.rootless() {
 				return nil, fmt.Errorf("linux.resources: a rootless container gets limits only in a cgroup it may create: %w", err)
 			}
 			return nil, fmt.Errorf("create cgroup: %w", err)

@@ -78,11 +78,11 @@ type initConfig struct {
 	// the types of other platforms a decoder would build codecs for.
 	Spec         *specs.Spec     `json:"-"`
 	RawSpec      json.RawMessage `json:"spec"`
-	Bundle       string      `json:"bundle"`
-	Rootfs       string      `json:"rootfs"`
-	NoPivot      bool        `json:"no_pivot,omitempty"`
-	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
-	PreserveFDs  int         `json:"preserve_fds,omitempty"`
+	Bundle       string          `json:"bundle"`
+	Rootfs       string          `json:"rootfs"`
+	NoPivot      bool            `json:"no_pivot,omitempty"`
+	NoNewKeyring bool            `json:"no_new_keyring,omitempty"`
+	PreserveFDs  int             `json:"preserve_fds,omitempty"`
 	// Exec is set for `tupper exec`: the process joins a running container
 	// (the nsenter constructor did the joining) and only Spec.Process and
 	// Seccomp apply.

@@ -42,7 +42,7 @@ func DetectRootless() bool {
 // creating it failed with err: rootless, refused for lack of permission
 // (or a read-only cgroupfs), and nothing to write into it.
 func (o *Options) cgroupOptional(spec *specs.Spec, err error) bool {
-	if !o.Rootless || !(errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS)) {
+	if !o.rootless() || !(errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS)) {
 		return false
 	}
 	return spec.Linux == nil || noLimits(spec.Linux.Resources)
@@ -61,7 +61,7 @@ func noLimits(r *specs.LinuxResources) bool {
 // resources is what create writes into the container's cgroup: r, without
 // its device rules when rootless.
 func (o *Options) resources(r *specs.LinuxResources) *specs.LinuxResources {
-	if !o.Rootless || r == nil || r.Devices == nil {
+	if !o.rootless() || r == nil || r.Devices == nil {
 		return r
 	}
 	c := *r

@@ -77,6 +77,9 @@ func (c *Config) Hooks() (*specs.Hooks, error) {
 	if c.spec != nil {
 		return c.spec.Hooks, nil
 	}
+	if c.absent("hooks") {
+		return nil, nil
+	}
 	var part struct {
 		Hooks *specs.Hooks `json:"hooks"`
 	}
@@ -88,6 +91,9 @@ func (c *Config) Hooks() (*specs.Hooks, error) {
 func (c *Config) Annotations() (map[string]string, error) {
 	if c.spec != nil {
 		return c.spec.Annotations, nil
+	}
+	if c.absent("annotations") {
+		return nil, nil
 	}
 	var part struct {
 		Annotations map[string]string `json:"annotations"`
@@ -106,6 +112,9 @@ func (c *Config) Seccomp() (*specs.LinuxSeccomp, error) {
 		}
 		return c.spec.Linux.Seccomp, nil
 	}
+	if c.absent("seccomp") {
+		return nil, nil
+	}
 	var part struct {
 		Linux *struct {
 			Seccomp json.RawMessage `json:"seccomp"`
@@ -123,6 +132,14 @@ func (c *Config) Seccomp() (*specs.LinuxSeccomp, error) {
 		return nil, fmt.Errorf("recorded config: linux.seccomp: %w", err)
 	}
 	return &s, nil
+}
+
+// absent tells, without decoding, that the recorded config has no key of
+// that name, and so no such part: the first decoding of a part's types
+// costs more than looking. A key can be written with escapes ("\u0068ooks"),
+// but the config was written by tupper's encoder, which escapes no letter.
+func (c *Config) absent(key string) bool {
+	return !bytes.Contains(c.raw, []byte(`"`+key+`"`))
 }
 
 func (c *Config) decode(v any) error {

@@ -54,6 +54,20 @@ func exists(dir, name string) bool {
 // mkdirLevels creates dir and every missing level above it, and returns the
 // levels it created, top down.
 func (fl files) mkdirLevels(dir string) ([]string, error) {
+	mkdir := fl.mkdir
+	if mkdir == nil {
+		mkdir = func(p string) error { return os.Mkdir(p, 0o755) }
+	}
+	// Most often only dir is missing: one mkdir, without a stat of each
+	// level first (create makes a dir per hierarchy, 13 here).
+	switch err := mkdir(dir); {
+	case err == nil:
+		return []string{dir}, nil
+	case errors.Is(err, fs.ErrExist):
+		return nil, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
@@ -65,10 +79,6 @@ func (fl files) mkdirLevels(dir string) ([]string, error) {
 	}
 	created := make([]string, 0, len(missing))
 	for i := len(missing) - 1; i >= 0; i-- {
-		mkdir := fl.mkdir
-		if mkdir == nil {
-			mkdir = func(p string) error { return os.Mkdir(p, 0o755) }
-		}
 		if err := mkdir(missing[i]); err != nil && !errors.Is(err, fs.ErrExist) {
 			return created, err
 		}

@@ -18,7 +18,7 @@ import (
 // entries stop matching. Entries are programs in their binary form
 // (Program.MarshalBinary), named by the key and cacheExt.
 const (
-	cacheFormat = "tupper-seccomp-2"
+	cacheFormat = "tupper-seccomp-3"
 	cacheExt    = ".bpf"
 )
 

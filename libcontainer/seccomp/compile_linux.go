@@ -37,6 +37,14 @@ func compile(s *specs.LinuxSeccomp) (*Program, error) {
 		return nil, fmt.Errorf("linux.seccomp.defaultAction %q: %w", s.DefaultAction, err)
 	}
 	defer f.Release()
+	// A binary tree of syscall numbers instead of a list to go through:
+	// each syscall in the container is matched in a few comparisons, and
+	// the kernel installs the filter faster, since it runs the filter for
+	// every syscall number to cache which ones it allows. With podman's
+	// default profile that took 1.7 ms of every exec and every container
+	// start, and takes 0.6 ms. Without it (libseccomp before 2.5) the
+	// filter is a list, as correct.
+	_ = f.SetOptimize(2)
 	native, err := nativeArch()
 	if err != nil {
 		return nil, err

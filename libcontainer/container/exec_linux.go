@@ -119,6 +119,14 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 	}
 	req.Joins = c.joins()
+	rootFD := -1
+	if _, ok := c.rec.Namespaces[string(specs.MountNamespace)]; !ok {
+		root, err := c.execRoot()
+		if err != nil {
+			return nil, err
+		}
+		rootFD = cf.addEnv(envRootFD, root)
+	}
 	prog, err := c.execSeccomp()
 	if err != nil {
 		return nil, err
@@ -126,6 +134,9 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	fast, err := fastExec(eo.Process, prog, eo.PreserveFDs)
 	if err != nil {
 		return nil, err
+	}
+	if fast != nil && rootFD >= 0 {
+		fast.RootFD = rootFD
 	}
 	req.FastExec = fast != nil
 	cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
@@ -226,6 +237,27 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	}
 	c.opts.debug("exec: execve of the process", t)
 	return x, nil
+}
+
+// execRoot opens the root of a container without a mount namespace, for
+// the exec'd process to chroot into: it has no mount namespace to join and
+// would otherwise stay on the runtime's "/". It is the directory create
+// recorded and the init chrooted into, opened here, in the mount namespace
+// the init shares, where that path resolved at create.
+//
+// Not /proc/<init pid>/root: that is whatever root the init has now, and
+// the init runs the container's program, which may chroot elsewhere. A
+// chroot without a mount namespace does not hold a process with
+// CAP_SYS_CHROOT (chroot into a subdirectory, then ".." walks past the old
+// root), so the init's root may even be the host's "/", and every exec
+// would then start there. The record is in the state directory, out of the
+// container's reach, and so are the path's components above the rootfs.
+func (c *Container) execRoot() (*os.File, error) {
+	fd, err := unix.Open(c.rec.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open container root %s: %w", c.rec.Rootfs, err)
+	}
+	return os.NewFile(uintptr(fd), "root"), nil
 }
 
 // execSeccomp is the container's seccomp program, which applies to every

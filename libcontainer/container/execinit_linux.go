@@ -3,6 +3,8 @@ package container
 import (
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
 )
 
@@ -13,6 +15,11 @@ import (
 // socket is close-on-exec, so `tupper exec` sees EOF once the process runs,
 // or an error message if execve failed.
 func (in *initState) execInContainer() error {
+	if in.rootFD >= 0 {
+		if err := in.chrootExec(); err != nil {
+			return err
+		}
+	}
 	// The caller's /dev/null must not reach the container (see ReopenDevNull).
 	if err := rootfs.ReopenDevNull(); err != nil {
 		return fmt.Errorf("reopen /dev/null: %w", err)
@@ -27,4 +34,27 @@ func (in *initState) execInContainer() error {
 		return err
 	}
 	return in.execProcess()
+}
+
+// chrootExec puts the process in the root of a container that has no
+// mount namespace, which the constructor had none to join for: the
+// directory the init chrooted into, opened by `tupper exec` (see
+// Container.execRoot). The runtime's /proc is kept first, as the init
+// keeps it (keepProc): the container's root has none mounted.
+func (in *initState) chrootExec() error {
+	if err := in.keepProc(); err != nil {
+		return err
+	}
+	defer unix.Close(in.rootFD)
+	if err := unix.Fchdir(in.rootFD); err != nil {
+		return fmt.Errorf("chdir to the container's root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to the container's root: %w", err)
+	}
+	// process.cwd is then chdir'ed to inside it, by prepareProcess.
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir to /: %w", err)
+	}
+	return nil
 }

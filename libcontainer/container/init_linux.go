@@ -26,9 +26,13 @@ type initState struct {
 	// listenerFD is a connection to linux.seccomp.listenerPath, made
 	// before pivot_root while the path still resolves on the host.
 	listenerFD int
-	// fdDir is the runtime's /proc/self/fd, kept for a container without
-	// a mount namespace, whose root has no /proc; -1 otherwise.
-	fdDir int
+	// procDir is the runtime's /proc, kept by an init or exec process that
+	// chroots into a container without a mount namespace, whose root has
+	// no /proc (nothing is mounted there); -1 otherwise. See chrootNoMountNS.
+	procDir int
+	// rootFD is the container's root directory, opened by `tupper exec`
+	// for a container without a mount namespace; -1 otherwise.
+	rootFD int
 }
 
 // Init is the body of `tupper init`, the container's init process. It never
@@ -39,7 +43,7 @@ func Init() {
 	// Capabilities and the cgroup namespace belong to a thread, and the final
 	// execve must come from the thread that holds them.
 	runtime.LockOSThread()
-	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD), listenerFD: -1, fdDir: -1}
+	in := &initState{began: time.Now(), fifoFD: envFD(envFIFOFD), consoleFD: envFD(envConsoleFD), listenerFD: -1, procDir: -1, rootFD: envFD(envRootFD)}
 	in.sync = os.NewFile(uintptr(envFD(envSyncFD)), "sync")
 	in.ch = newChannel(in.sync)
 	os.Clearenv()
@@ -155,12 +159,10 @@ func (in *initState) setup() error {
 		// Without a mount namespace of its own nothing is mounted (it
 		// would be mounted in the host's), but root.path is still the
 		// container's root, by chroot, as runc does. Its /proc is then
-		// an empty directory: the exec FIFO is reopened through ours.
-		fdDir, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open /proc/self/fd: %w", err)
+		// an empty directory: see keepProc.
+		if err := in.keepProc(); err != nil {
+			return err
 		}
-		in.fdDir = fdDir
 		if err := in.step("chroot", func() error { return rootfs.Chroot(rc) }); err != nil {
 			return err
 		}
@@ -248,13 +250,14 @@ func (in *initState) setHostname() error {
 }
 
 // writeSysctls writes linux.sysctl through the container's own /proc, which
-// after pivot_root shows its namespaces.
+// after pivot_root shows its namespaces, or without a mount namespace
+// through the runtime's (keepProc).
 func (in *initState) writeSysctls() error {
 	if in.spec.Linux == nil {
 		return nil
 	}
 	for key, value := range in.spec.Linux.Sysctl {
-		if err := writeProc("sys/"+sysctlPath(key), value); err != nil {
+		if err := writeProc(in.procDir, "sys/"+sysctlPath(key), value); err != nil {
 			return fmt.Errorf("linux.sysctl %q: %w", key, err)
 		}
 	}
@@ -289,8 +292,8 @@ func (in *initState) waitForStart() (*os.File, error) {
 		return nil, err
 	}
 	unix.Close(in.fifoFD)
-	if in.fdDir >= 0 {
-		unix.Close(in.fdDir)
+	if in.procDir >= 0 {
+		unix.Close(in.procDir)
 	}
 	f := os.NewFile(uintptr(fd), "exec.fifo")
 	if _, err := f.Write([]byte{0}); err != nil {
@@ -299,11 +302,31 @@ func (in *initState) waitForStart() (*os.File, error) {
 	return f, nil
 }
 
+// keepProc opens the runtime's /proc before a chroot into a rootfs where
+// nothing is mounted. What the init writes through /proc (linux.sysctl,
+// process.oomScoreAdj) and the exec FIFO's fd link are then reached
+// through it. That is the procfs of the runtime's pid namespace, which
+// shows the init as well (as a descendant's), and "self" there still
+// names the caller; the sysctls under sys/ belong to the namespaces of the
+// writer, not of the procfs, so they land in the container's as they would
+// through a procfs mounted inside it. And the container cannot reach this
+// /proc to mount over it: the runtime's mount namespace is not its to
+// change. The fd is close-on-exec, and closed before start releases the
+// init.
+func (in *initState) keepProc() error {
+	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /proc: %w", err)
+	}
+	in.procDir = proc
+	return nil
+}
+
 // fifoLink is the exec FIFO's fd link, for the *at calls: in the
-// container's /proc, or in the runtime's (fdDir) when it has none.
+// container's /proc, or in the runtime's (procDir) when it has none.
 func (in *initState) fifoLink() (dir int, name string) {
-	if in.fdDir >= 0 {
-		return in.fdDir, strconv.Itoa(in.fifoFD)
+	if in.procDir >= 0 {
+		return in.procDir, "self/fd/" + strconv.Itoa(in.fifoFD)
 	}
 	return unix.AT_FDCWD, "/proc/self/fd/" + strconv.Itoa(in.fifoFD)
 }

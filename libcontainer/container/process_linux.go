@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,6 +17,11 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // carry into execve and that are best reported by create: rlimits, the oom
 // score, umask and the working directory.
 func (in *initState) prepareProcess() error {
+	if in.procDir >= 0 {
+		if err := checkNoMountNSAttrs(in.spec.Process); err != nil {
+			return err
+		}
+	}
 	// Checked here, so a bad attribute or a missing LSM fails create.
 	if err := checkProcessAttrs(in.spec); err != nil {
 		return err
@@ -35,7 +41,7 @@ func (in *initState) prepareProcess() error {
 		// self, not getpid(): in a /proc of another pid namespace our
 		// number names some other process.
 		v := strconv.Itoa(*p.OOMScoreAdj)
-		if err := writeProc("self/oom_score_adj", v); err != nil {
+		if err := writeProc(in.procDir, "self/oom_score_adj", v); err != nil {
 			return fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
 	}
@@ -61,6 +67,23 @@ func (in *initState) prepareProcess() error {
 	// "(unreachable)/..." and would hand the container the host's tree.
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return fmt.Errorf("process.cwd %s: resolves outside the container (%q)", cwd, wd)
+	}
+	return nil
+}
+
+// checkNoMountNSAttrs refuses the LSM labels for a process that chrooted
+// into a container without a mount namespace. A label is written to the
+// process's proc attributes, and checked for through /proc and /sys, none
+// of which is mounted in such a container's root: the checks would say the
+// host lacks the LSM, which may be untrue, and a label must not be dropped
+// silently.
+func checkNoMountNSAttrs(p *specs.Process) error {
+	const why = "not supported in a container without a mount namespace (its root has no /proc)"
+	if p.ApparmorProfile != "" {
+		return fmt.Errorf("process.apparmorProfile %q: %s", p.ApparmorProfile, why)
+	}
+	if p.SelinuxLabel != "" {
+		return fmt.Errorf("process.selinuxLabel %q: %s", p.SelinuxLabel, why)
 	}
 	return nil
 }

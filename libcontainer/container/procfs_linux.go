@@ -13,9 +13,9 @@ import (
 const procRootIno = 1
 
 // writeProc writes value to /proc/<rel> (rel like "sys/net/ipv4/ip_forward")
-// through openProc.
-func writeProc(rel, value string) error {
-	f, err := openProc(rel, unix.O_WRONLY)
+// through openProcAt: in the procfs at proc, or at "/proc" when proc is -1.
+func writeProc(proc int, rel, value string) error {
+	f, err := openProcAt(proc, rel, unix.O_WRONLY)
 	if err != nil {
 		return err
 	}
@@ -43,13 +43,24 @@ func writeProc(rel, value string) error {
 // The file is returned named /proc/<rel>, so its errors read
 // "write /proc/<rel>: ...".
 func openProc(rel string, flags int) (*os.File, error) {
+	return openProcAt(-1, rel, flags)
+}
+
+// openProcAt is openProc in the procfs whose root directory proc is open
+// on (the runtime's /proc, kept by an init that chrooted into a rootfs
+// with nothing mounted), or at "/proc" when proc is -1. The checks are the
+// same: proc too must be the root of a procfs.
+func openProcAt(proc int, rel string, flags int) (*os.File, error) {
 	rel = strings.TrimPrefix(rel, "/")
 	name := "/proc/" + rel
-	dir, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open /proc: %w", err)
+	dir := proc
+	if dir < 0 {
+		var err error
+		if dir, err = unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, fmt.Errorf("open /proc: %w", err)
+		}
+		defer unix.Close(dir)
 	}
-	defer unix.Close(dir)
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(dir, &sfs); err != nil {
 		return nil, fmt.Errorf("statfs /proc: %w", err)

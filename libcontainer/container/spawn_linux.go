@@ -23,6 +23,7 @@ const (
 	envSyncFD    = "_TUPPER_SYNC_FD"
 	envFIFOFD    = "_TUPPER_FIFO_FD"
 	envConsoleFD = "_TUPPER_CONSOLE_FD"
+	envRootFD    = "_TUPPER_ROOT_FD" // exec: the root to chroot into
 )
 
 // initProcess is the parent's handle on the init while create runs.

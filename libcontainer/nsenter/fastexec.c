@@ -67,6 +67,7 @@ struct proc {
 	const unsigned char *filter;
 	uint32_t filter_len, filter_flags;
 	uint32_t preserve;
+	int root_fd; // a root to chroot into, or -1
 };
 
 static int read_full(int fd, void *buf, size_t n)
@@ -97,6 +98,7 @@ static void parse(int fd, struct proc *p)
 	if (buf == NULL || read_full(fd, buf, total) < 0)
 		tupper_report("exec: read process: %s", errtext(errno));
 	memset(p, 0, sizeof(*p));
+	p->root_fd = -1;
 	p->argv = calloc(total / 5 + 2, sizeof(char *));
 	p->envp = calloc(total / 5 + 2, sizeof(char *));
 	if (p->argv == NULL || p->envp == NULL)
@@ -121,6 +123,7 @@ static void parse(int fd, struct proc *p)
 		case 'o': p->oom = (char *)v; break;
 		case 's': p->filter_flags = u32(v); p->filter = v + 4; p->filter_len = len - 4; break;
 		case 'f': p->preserve = u32(v); break;
+		case 'R': p->root_fd = (int)u32(v); break;
 		case 'r': {
 			struct rlimit rl = {.rlim_cur = u64(v + 4), .rlim_max = u64(v + 12)};
 			if (setrlimit((int)u32(v), &rl) < 0)
@@ -249,6 +252,21 @@ static void write_oom(const char *v)
 	close(proc);
 }
 
+// chroot_root puts the process in the root of a container without a mount
+// namespace (the directory its init chrooted into, opened by tupper exec):
+// there was no mount namespace to join, and it would stay on the runtime's
+// "/". The Go init does the same (chrootExec).
+static void chroot_root(int fd)
+{
+	if (fchdir(fd) < 0)
+		tupper_report("chdir to the container's root: %s", errtext(errno));
+	if (chroot(".") < 0)
+		tupper_report("chroot to the container's root: %s", errtext(errno));
+	if (chdir("/") < 0)
+		tupper_report("chdir to /: %s", errtext(errno));
+	close(fd);
+}
+
 // The order is the Go init's (identity_linux.go): bounding set while
 // CAP_SETPCAP is effective, uid change keeping the permitted set, then the
 // sets, then ambient; seccomp before the caps go without no_new_privs, and
@@ -259,9 +277,14 @@ void tupper_fast_exec(int sync_fd)
 	parse(sync_fd, &p);
 	if (p.argc == 0)
 		tupper_report("exec: no process args");
-	reopen_devnull();
+	// oomScoreAdj first: without a mount namespace the container's root
+	// has no /proc, and until the chroot this is the runtime's, which the
+	// container cannot mount over (the Go init keeps it open instead).
 	if (p.oom)
 		write_oom(p.oom);
+	if (p.root_fd >= 0)
+		chroot_root(p.root_fd);
+	reopen_devnull();
 	umask(p.has_umask ? p.umask : 022);
 	if (p.cwd && chdir(p.cwd) < 0)
 		tupper_report("process.cwd: chdir %s: %s", p.cwd, errtext(errno));

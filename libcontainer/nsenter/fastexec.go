@@ -21,6 +21,9 @@ type FastExec struct {
 	Seccomp     []byte // raw struct sock_filter entries
 	SeccompFlag uint32
 	PreserveFDs int
+	// RootFD, when above 0, is a directory to chroot into first: the root
+	// of a container without a mount namespace (see Container.execRoot).
+	RootFD int
 }
 
 // Rlimit is one setrlimit(2) call.
@@ -81,5 +84,8 @@ func (f *FastExec) Encode() []byte {
 		rec('s', append(binary.NativeEndian.AppendUint32(nil, f.SeccompFlag), f.Seccomp...))
 	}
 	rec('f', binary.NativeEndian.AppendUint32(nil, uint32(f.PreserveFDs)))
+	if f.RootFD > 0 {
+		rec('R', binary.NativeEndian.AppendUint32(nil, uint32(f.RootFD)))
+	}
 	return append(binary.NativeEndian.AppendUint32(nil, uint32(len(b))), b...)
 }

@@ -3,49 +3,57 @@ package main
 import (
 	"fmt"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-// createFlags are shared by create and run.
-func createFlags() []cmdline.Flag {
-	return []cmdline.Flag{
-		&cmdline.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the OCI bundle"},
-		&cmdline.StringFlag{Name: "pid-file", Usage: "write the init's pid to this file"},
-		&cmdline.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
-		&cmdline.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
-		&cmdline.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
-		&cmdline.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
+// createOpts are the flags shared by create and run, bound as they are
+// parsed.
+type createOpts struct {
+	bundle, pidFile, consoleSocket string
+	noPivot, noNewKeyring          bool
+	preserveFDs                    int
+}
+
+func (o *createOpts) flags() []cli.Flag {
+	return []cli.Flag{
+		newString(&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the OCI bundle", Destination: &o.bundle}),
+		newString(&cli.StringFlag{Name: "pid-file", Usage: "write the init's pid to this file", Destination: &o.pidFile}),
+		newString(&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master", Destination: &o.consoleSocket}),
+		newBool(&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root", Destination: &o.noPivot}),
+		newBool(&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring", Destination: &o.noNewKeyring}),
+		newInt(&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process", Destination: &o.preserveFDs}),
 	}
 }
 
-func createOptions(ctx *cmdline.Context) (*container.CreateOptions, error) {
-	n := ctx.Int("preserve-fds")
-	if n < 0 {
-		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", n)
+func (o *createOpts) options() (*container.CreateOptions, error) {
+	if o.preserveFDs < 0 {
+		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", o.preserveFDs)
 	}
 	return &container.CreateOptions{
-		Bundle:        ctx.String("bundle"),
-		PidFile:       ctx.String("pid-file"),
-		ConsoleSocket: ctx.String("console-socket"),
-		NoPivot:       ctx.Bool("no-pivot"),
-		NoNewKeyring:  ctx.Bool("no-new-keyring"),
-		PreserveFDs:   n,
+		Bundle:        o.bundle,
+		PidFile:       o.pidFile,
+		ConsoleSocket: o.consoleSocket,
+		NoPivot:       o.noPivot,
+		NoNewKeyring:  o.noNewKeyring,
+		PreserveFDs:   o.preserveFDs,
 	}, nil
 }
 
-func createCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func createCommand(g *globals) *cli.Command {
+	o := &createOpts{}
+	return &cli.Command{
 		Name:      "create",
 		Usage:     "create a container from a bundle; start runs its process",
 		ArgsUsage: "<container-id>",
-		Flags:     createFlags(),
-		Action: func(ctx *cmdline.Context) error {
+		Flags:     o.flags(),
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}
 			id := ctx.Args().First()
-			co, err := createOptions(ctx)
+			co, err := o.options()
 			if err != nil {
 				return err
 			}

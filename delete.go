@@ -4,20 +4,22 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 	"github.com/tupper-runtime/tupper/libcontainer/state"
 )
 
-func deleteCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func deleteCommand(g *globals) *cli.Command {
+	var force bool
+	return &cli.Command{
 		Name:      "delete",
 		Usage:     "delete a container: its processes (with --force), cgroup and state",
 		ArgsUsage: "<container-id>",
-		Flags: []cmdline.Flag{
-			&cmdline.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it runs"},
+		Flags: []cli.Flag{
+			newBool(&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it runs", Destination: &force}),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}
@@ -26,13 +28,13 @@ func deleteCommand(g *globals) *cmdline.Command {
 			if err != nil {
 				// containerd deletes, then deletes again with --force:
 				// a container already gone is success for --force.
-				if errors.Is(err, state.ErrNotExist) && ctx.Bool("force") {
+				if errors.Is(err, state.ErrNotExist) && force {
 					return nil
 				}
 				return fmt.Errorf("delete %s: %w", id, err)
 			}
 			defer c.Close()
-			if err := c.Destroy(ctx.Bool("force")); err != nil {
+			if err := c.Destroy(force); err != nil {
 				return fmt.Errorf("delete %s: %w", id, err)
 			}
 			return nil

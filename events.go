@@ -6,20 +6,23 @@ import (
 	"os"
 	"time"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func eventsCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func eventsCommand(g *globals) *cli.Command {
+	var interval time.Duration
+	var stats bool
+	return &cli.Command{
 		Name:      "events",
 		Usage:     "print a container's stats and OOM events as JSON lines until it stops",
 		ArgsUsage: "<container-id>",
-		Flags: []cmdline.Flag{
-			&cmdline.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between stats events"},
-			&cmdline.BoolFlag{Name: "stats", Usage: "print the stats once and exit"},
+		Flags: []cli.Flag{
+			newDuration(&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between stats events", Destination: &interval}),
+			newBool(&cli.BoolFlag{Name: "stats", Usage: "print the stats once and exit", Destination: &stats}),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}
@@ -29,14 +32,14 @@ func eventsCommand(g *globals) *cmdline.Command {
 				return fmt.Errorf("events %s: %w", id, err)
 			}
 			defer c.Close()
-			if ctx.Bool("stats") {
+			if stats {
 				ev, err := c.Stats()
 				if err != nil {
 					return fmt.Errorf("events %s: %w", id, err)
 				}
 				return json.NewEncoder(os.Stdout).Encode(ev)
 			}
-			if err := c.Events(os.Stdout, ctx.Duration("interval")); err != nil {
+			if err := c.Events(os.Stdout, interval); err != nil {
 				return fmt.Errorf("events %s: %w", id, err)
 			}
 			return nil

@@ -3,37 +3,52 @@ package main
 import (
 	"fmt"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func execCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+// execOptions are exec's flags, bound as they are parsed.
+type execOptions struct {
+	process, consoleSocket, cwd, user string
+	processLabel, appArmor            string
+	pidFile, cgroup                   string
+	env, additionalGids, caps         cli.StringSlice
+	tty, ttySet, noNewPrivs, detach   bool
+	ignorePaused                      bool
+	preserveFDs                       int
+}
+
+func execCommand(g *globals) *cli.Command {
+	o := &execOptions{}
+	return &cli.Command{
 		Name:      "exec",
 		Usage:     "run a new process in a running container",
 		ArgsUsage: "<container-id> <command> [args...]",
-		Flags: []cmdline.Flag{
-			&cmdline.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "a process.json describing the process"},
-			&cmdline.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
-			&cmdline.StringFlag{Name: "cwd", Usage: "working directory in the container"},
-			&cmdline.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
-			&cmdline.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
-			&cmdline.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
-			&cmdline.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
-			&cmdline.StringFlag{Name: "process-label", Usage: "SELinux label of the process"},
-			&cmdline.StringFlag{Name: "apparmor", Usage: "AppArmor profile of the process"},
-			&cmdline.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
-			&cmdline.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
-			&cmdline.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
-			&cmdline.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
-			&cmdline.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process"},
-			&cmdline.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container's cgroup"},
-			&cmdline.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		Flags: []cli.Flag{
+			newString(&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "a process.json describing the process", Destination: &o.process}),
+			newString(&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master", Destination: &o.consoleSocket}),
+			newString(&cli.StringFlag{Name: "cwd", Usage: "working directory in the container", Destination: &o.cwd}),
+			newStringSlice(&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)", Destination: &o.env}),
+			newBool(&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal", Destination: &o.tty,
+				// --tty=false overrides process.json's terminal; no --tty keeps it.
+				Action: func(*cli.Context, bool) error { o.ttySet = true; return nil }}),
+			newString(&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]", Destination: &o.user}),
+			newStringSlice(&cli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids", Destination: &o.additionalGids}),
+			newString(&cli.StringFlag{Name: "process-label", Usage: "SELinux label of the process", Destination: &o.processLabel}),
+			newString(&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile of the process", Destination: &o.appArmor}),
+			newBool(&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs", Destination: &o.noNewPrivs}),
+			newStringSlice(&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability", Destination: &o.caps}),
+			newBool(&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs", Destination: &o.detach}),
+			newString(&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file", Destination: &o.pidFile}),
+			newInt(&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (3 to 3+N-1) to the process", Destination: &o.preserveFDs}),
+			newString(&cli.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container's cgroup", Destination: &o.cgroup}),
+			newBool(&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container", Destination: &o.ignorePaused}),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			// runc exits 255 when exec itself fails, so the caller can tell
 			// that from the process's own exit code.
-			if err := execAction(g, ctx); err != nil {
+			if err := execAction(g, o, ctx); err != nil {
 				if _, ok := err.(exitCode); ok {
 					return err
 				}
@@ -49,13 +64,13 @@ type execFailed struct{ error }
 
 func (e execFailed) Unwrap() error { return e.error }
 
-func execAction(g *globals, ctx *cmdline.Context) error {
+func execAction(g *globals, o *execOptions, ctx *cli.Context) error {
 	if err := checkArgs(ctx, 1, -1); err != nil {
 		return err
 	}
 	id := ctx.Args().First()
-	if n := ctx.Int("preserve-fds"); n < 0 {
-		return fmt.Errorf("exec %s: --preserve-fds %d: must not be negative", id, n)
+	if o.preserveFDs < 0 {
+		return fmt.Errorf("exec %s: --preserve-fds %d: must not be negative", id, o.preserveFDs)
 	}
 	c, err := container.Load(g.opts, id)
 	if err != nil {
@@ -64,31 +79,30 @@ func execAction(g *globals, ctx *cmdline.Context) error {
 	defer c.Close()
 	f := &container.ExecFlags{
 		Args:           ctx.Args().Tail(),
-		Cwd:            ctx.String("cwd"),
-		Env:            ctx.StringSlice("env"),
-		User:           ctx.String("user"),
-		AdditionalGids: ctx.StringSlice("additional-gids"),
-		ProcessLabel:   ctx.String("process-label"),
-		AppArmor:       ctx.String("apparmor"),
-		NoNewPrivs:     ctx.Bool("no-new-privs"),
-		Caps:           ctx.StringSlice("cap"),
+		Cwd:            o.cwd,
+		Env:            o.env.Value(),
+		User:           o.user,
+		AdditionalGids: o.additionalGids.Value(),
+		ProcessLabel:   o.processLabel,
+		AppArmor:       o.appArmor,
+		NoNewPrivs:     o.noNewPrivs,
+		Caps:           o.caps.Value(),
 	}
-	if ctx.IsSet("tty") {
-		t := ctx.Bool("tty")
-		f.Tty = &t
+	if o.ttySet {
+		f.Tty = &o.tty
 	}
-	p, err := c.ExecProcess(ctx.String("process"), f)
+	p, err := c.ExecProcess(o.process, f)
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", id, err)
 	}
 	code, err := c.Exec(&container.ExecOptions{
 		Process:       p,
-		ConsoleSocket: ctx.String("console-socket"),
-		Detach:        ctx.Bool("detach"),
-		PidFile:       ctx.String("pid-file"),
-		PreserveFDs:   ctx.Int("preserve-fds"),
-		SubCgroup:     ctx.String("cgroup"),
-		IgnorePaused:  ctx.Bool("ignore-paused"),
+		ConsoleSocket: o.consoleSocket,
+		Detach:        o.detach,
+		PidFile:       o.pidFile,
+		PreserveFDs:   o.preserveFDs,
+		SubCgroup:     o.cgroup,
+		IgnorePaused:  o.ignorePaused,
 	})
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", id, err)

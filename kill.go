@@ -3,20 +3,22 @@ package main
 import (
 	"fmt"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 	"github.com/tupper-runtime/tupper/libcontainer/signals"
 )
 
-func killCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func killCommand(g *globals) *cli.Command {
+	var all bool
+	return &cli.Command{
 		Name:      "kill",
 		Usage:     "send a signal (default SIGTERM) to a container's init",
 		ArgsUsage: "<container-id> [signal]",
-		Flags: []cmdline.Flag{
-			&cmdline.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process in the container's cgroup"},
+		Flags: []cli.Flag{
+			newBool(&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process in the container's cgroup", Destination: &all}),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 1, 2); err != nil {
 				return err
 			}
@@ -34,7 +36,7 @@ func killCommand(g *globals) *cmdline.Command {
 				return fmt.Errorf("kill %s: %w", id, err)
 			}
 			defer c.Close()
-			if err := c.Signal(sig, ctx.Bool("all")); err != nil {
+			if err := c.Signal(sig, all); err != nil {
 				return fmt.Errorf("kill %s: %w", id, err)
 			}
 			return nil

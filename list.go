@@ -6,19 +6,22 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func listCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func listCommand(g *globals) *cli.Command {
+	var format string
+	var quiet bool
+	return &cli.Command{
 		Name:  "list",
 		Usage: "list the containers under --root",
-		Flags: []cmdline.Flag{
-			&cmdline.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
-			&cmdline.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the ids"},
+		Flags: []cli.Flag{
+			newString(&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json", Destination: &format}),
+			newBool(&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the ids", Destination: &quiet}),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 0, 0); err != nil {
 				return err
 			}
@@ -26,13 +29,13 @@ func listCommand(g *globals) *cmdline.Command {
 			if err != nil {
 				return fmt.Errorf("list: %w", err)
 			}
-			if ctx.Bool("quiet") {
+			if quiet {
 				for _, s := range all {
 					fmt.Println(s.ID)
 				}
 				return nil
 			}
-			switch f := ctx.String("format"); f {
+			switch format {
 			case "json":
 				if all == nil {
 					all = []*container.State{}
@@ -46,7 +49,7 @@ func listCommand(g *globals) *cmdline.Command {
 				}
 				return w.Flush()
 			default:
-				return fmt.Errorf("list: --format %q: want table or json", f)
+				return fmt.Errorf("list: --format %q: want table or json", format)
 			}
 		},
 	}

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func pauseCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func pauseCommand(g *globals) *cli.Command {
+	return &cli.Command{
 		Name:      "pause",
 		Usage:     "freeze every process of a running container",
 		ArgsUsage: "<container-id>",

@@ -5,26 +5,27 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
 // psCommand: containerd's `ctr tasks ps` calls `ps --format json ID` and
 // reads a JSON array of host pids.
-func psCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func psCommand(g *globals) *cli.Command {
+	var format string
+	return &cli.Command{
 		Name:      "ps",
 		Usage:     "list the processes in a container's cgroup",
 		ArgsUsage: "<container-id> [ps options (default -ef)]",
-		Flags: []cmdline.Flag{
-			&cmdline.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		Flags: []cli.Flag{
+			newString(&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json", Destination: &format}),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 1, -1); err != nil {
 				return err
 			}
 			id := ctx.Args().First()
-			format := ctx.String("format")
 			if format != "table" && format != "json" {
 				return fmt.Errorf("ps %s: --format %q: want table or json", id, format)
 			}

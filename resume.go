@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func resumeCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func resumeCommand(g *globals) *cli.Command {
+	return &cli.Command{
 		Name:      "resume",
 		Usage:     "thaw every process of a paused container",
 		ArgsUsage: "<container-id>",

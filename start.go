@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func startCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func startCommand(g *globals) *cli.Command {
+	return &cli.Command{
 		Name:      "start",
 		Usage:     "execute the process of a created container",
 		ArgsUsage: "<container-id>",

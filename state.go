@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
-func stateCommand(g *globals) *cmdline.Command {
-	return &cmdline.Command{
+func stateCommand(g *globals) *cli.Command {
+	return &cli.Command{
 		Name:      "state",
 		Usage:     "print the state of a container as JSON",
 		ArgsUsage: "<container-id>",

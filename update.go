@@ -11,22 +11,41 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/tupper-runtime/tupper/internal/cmdline"
+	"github.com/urfave/cli/v2"
+
 	"github.com/tupper-runtime/tupper/libcontainer/container"
 )
 
+// updateOptions are update's flags, bound as they are parsed. A flag
+// that is not given leaves its limit as it is, so each remembers whether
+// it was.
+type updateOptions struct {
+	resources string
+	limits    map[string]*optString
+}
+
+// optString is a flag's value and whether the flag was given.
+type optString struct {
+	value string
+	set   bool
+}
+
 // updateCommand: Docker's `docker update` runs `update --resources - ID`
 // with a linux.resources JSON on stdin; the flags are runc's.
-func updateCommand(g *globals) *cmdline.Command {
-	flag := func(name, usage string, aliases ...string) cmdline.Flag {
-		return &cmdline.StringFlag{Name: name, Usage: usage, Aliases: aliases}
+func updateCommand(g *globals) *cli.Command {
+	o := &updateOptions{limits: map[string]*optString{}}
+	flag := func(name, usage string, aliases ...string) cli.Flag {
+		v := &optString{}
+		o.limits[name] = v
+		return newString(&cli.StringFlag{Name: name, Usage: usage, Aliases: aliases, Destination: &v.value,
+			Action: func(*cli.Context, string) error { v.set = true; return nil }})
 	}
-	return &cmdline.Command{
+	return &cli.Command{
 		Name:      "update",
 		Usage:     "change the resource limits of a running container",
 		ArgsUsage: "<container-id>",
-		Flags: []cmdline.Flag{
-			flag("resources", "a linux.resources JSON file, or - for stdin", "r"),
+		Flags: []cli.Flag{
+			newString(&cli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "a linux.resources JSON file, or - for stdin", Destination: &o.resources}),
 			flag("memory", "memory limit in bytes (512m, 1g, -1 for none)"),
 			flag("memory-swap", "memory plus swap limit in bytes (-1 for none)"),
 			flag("memory-reservation", "memory soft limit in bytes"),
@@ -40,12 +59,12 @@ func updateCommand(g *globals) *cmdline.Command {
 			flag("pids-limit", "maximum number of tasks (-1 for none)"),
 			flag("blkio-weight", "block IO weight, 10 to 1000"),
 		},
-		Action: func(ctx *cmdline.Context) error {
+		Action: func(ctx *cli.Context) error {
 			if err := checkArgs(ctx, 1, 1); err != nil {
 				return err
 			}
 			id := ctx.Args().First()
-			r, err := updateResources(ctx)
+			r, err := o.resourcesToSet()
 			if err != nil {
 				return fmt.Errorf("update %s: %w", id, err)
 			}
@@ -62,10 +81,10 @@ func updateCommand(g *globals) *cmdline.Command {
 	}
 }
 
-// updateResources reads --resources and lays the other flags over it.
-func updateResources(ctx *cmdline.Context) (*specs.LinuxResources, error) {
+// resourcesToSet reads --resources and lays the other flags over it.
+func (o *updateOptions) resourcesToSet() (*specs.LinuxResources, error) {
 	r := &specs.LinuxResources{}
-	if path := ctx.String("resources"); path != "" {
+	if path := o.resources; path != "" {
 		var in io.Reader = os.Stdin
 		name := "stdin"
 		if path != "-" {
@@ -122,11 +141,12 @@ func updateResources(ctx *cmdline.Context) (*specs.LinuxResources, error) {
 			return nil
 		}},
 	} {
-		if !ctx.IsSet(f.name) {
+		v := o.limits[f.name]
+		if !v.set {
 			continue
 		}
-		if err := f.set(ctx.String(f.name)); err != nil {
-			return nil, fmt.Errorf("--%s %q: %w", f.name, ctx.String(f.name), err)
+		if err := f.set(v.value); err != nil {
+			return nil, fmt.Errorf("--%s %q: %w", f.name, v.value, err)
 		}
 	}
 	return r, nil

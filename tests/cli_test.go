@@ -180,3 +180,54 @@ func TestLogFile(t *testing.T) {
 		t.Errorf("text log: %q, want the error", data)
 	}
 }
+
+// TestFlagSyntax: the command line's syntax as runc's users write it, on a
+// running container: list flags keep each value whole ("A=1,2" is one
+// variable, as in runc) and may repeat, -name and --name, =value or a
+// separate value, flags end at the first argument (exec's process gets
+// "-c" and "--detach") or at "--", and the last of a repeated flag wins.
+func TestFlagSyntax(t *testing.T) {
+	c, _ := runningCtr(t, nil)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		args  []string
+		want  string
+	}{
+		{"list values kept whole", []string{"--env", "A=1,2", "--env", "B= x ", "--env=C="},
+			[]string{"sh", "-c", `echo "$A|$B|$C"`}, "1,2| x |\n"},
+		{"flags end at the first argument", nil,
+			[]string{"echo", "-c", "--detach", "-t"}, "-c --detach -t\n"},
+		{"one dash, =value", []string{"-cwd=/tmp", "-e", "X=y"},
+			[]string{"sh", "-c", `echo "$PWD $X"`}, "/tmp y\n"},
+		{"a repeated flag: the last wins", []string{"--cwd", "/", "--cwd", "/tmp"},
+			[]string{"pwd"}, "/tmp\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if out := c.mustExec(tc.flags, tc.args...); out != tc.want {
+				t.Errorf("exec %q ID %q: %q, want %q", tc.flags, tc.args, out, tc.want)
+			}
+		})
+	}
+	// urfave/cli, as runc's, refuses a flag given under two of its names.
+	_, stderr, code := c.exec([]string{"--env", "A=1", "-e", "B=2"}, "true")
+	wantError(t, "exec --env A=1 -e B=2", code, stderr, "Cannot use two forms of the same flag")
+	// "--" ends the flags: what follows, the id included, is arguments.
+	out, stderr, code := tupperWith(t, c.opts(), "exec", "--env", "Y=z", "--", c.id, "sh", "-c", `echo "$Y"`)
+	if code != 0 || out != "z\n" {
+		t.Errorf("exec --env Y=z -- ID: exit %d, stdout %q, stderr %q; want z", code, out, stderr)
+	}
+	// Global flags: both spellings, and the last --root is the one used.
+	root := c.root
+	if root == "" {
+		root = stateRoot
+	}
+	if out := mustTupper(t, "--log-format=json", "--debug", "--root", root, "state", c.id); !strings.Contains(out, c.id) {
+		t.Errorf("state with --log-format=json: %q, want the container's state", out)
+	}
+	_, stderr, code = tupper(t, "--root", root, "--root", t.TempDir(), "state", c.id)
+	wantError(t, "state under a second --root", code, stderr, "does not exist")
+	// A command's flags come after it, a global flag before it.
+	_, stderr, code = tupper(t, "state", "--root", root, c.id)
+	wantError(t, "state --root", code, stderr, "flag provided but not defined: -root")
+}

@@ -73,9 +73,9 @@ func run(args []string) int {
 		return 255
 	}
 	// urfave's own errors, such as "No help topic for 'x'" (3), carry
-	// runc's exit codes.
-	var coder cli.ExitCoder
-	if errors.As(err, &coder) {
+	// runc's exit codes. Only at the top: an error wrapping a failed
+	// hook's *exec.ExitError is an ExitCoder too, and exits 1.
+	if coder, ok := err.(cli.ExitCoder); ok {
 		return coder.ExitCode()
 	}
 	return 1

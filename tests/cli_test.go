@@ -227,6 +227,10 @@ func TestFlagSyntax(t *testing.T) {
 	}
 	_, stderr, code = tupper(t, "--root", root, "--root", t.TempDir(), "state", c.id)
 	wantError(t, "state under a second --root", code, stderr, "does not exist")
+	// An unknown command is urfave's (and runc's) help error, exit 3.
+	if _, stderr, code := tupper(t, "no-such-command", c.id); code != 3 || !strings.Contains(stderr, "No help topic for 'no-such-command'") {
+		t.Errorf("tupper no-such-command: exit %d, stderr %q; want 3 and no help topic", code, stderr)
+	}
 	// A command's flags come after it, a global flag before it.
 	_, stderr, code = tupper(t, "state", "--root", root, c.id)
 	wantError(t, "state --root", code, stderr, "flag provided but not defined: -root")

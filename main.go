@@ -87,6 +87,18 @@ func run(args []string) int {
 // each through a regular expression (about 0.5 ms per command when they
 // were used).
 func newApp(g *globals) *cli.App {
+	commands := []*cli.Command{
+		createCommand(g), startCommand(g), runCommand(g), stateCommand(g), killCommand(g),
+		deleteCommand(g), listCommand(g), specCommand(), featuresCommand(),
+		pauseCommand(g), resumeCommand(g), psCommand(g), updateCommand(g), eventsCommand(g),
+		execCommand(g),
+	}
+	for _, c := range commands {
+		// Otherwise urfave gives each command a "help" (and "h")
+		// subcommand, and `tupper state h` would print help instead of
+		// the state of container h.
+		c.HideHelpCommand = true
+	}
 	return &cli.App{
 		Name:  "tupper",
 		Usage: "an OCI runtime-spec container runtime",
@@ -126,15 +138,9 @@ func newApp(g *globals) *cli.App {
 			}
 			return nil
 		},
-		Commands: []*cli.Command{
-			createCommand(g), startCommand(g), runCommand(g), stateCommand(g), killCommand(g),
-			deleteCommand(g), listCommand(g), specCommand(), featuresCommand(),
-			pauseCommand(g), resumeCommand(g), psCommand(g), updateCommand(g), eventsCommand(g),
-			execCommand(g),
-		},
+		Commands: commands,
 		// As runc: list flags keep "a,b" as one value (`exec --env A=1,2`).
 		DisableSliceFlagSeparator: true,
-		HideHelpCommand:           true,
 		// A zero Compiled makes urfave stat the executable on every run.
 		Compiled:       time.Unix(0, 0),
 		ExitErrHandler: func(*cli.Context, error) {}, // run() reports errors

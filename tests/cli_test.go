@@ -231,6 +231,15 @@ func TestFlagSyntax(t *testing.T) {
 	if _, stderr, code := tupper(t, "no-such-command", c.id); code != 3 || !strings.Contains(stderr, "No help topic for 'no-such-command'") {
 		t.Errorf("tupper no-such-command: exit %d, stderr %q; want 3 and no help topic", code, stderr)
 	}
+	// `tupper help exec` is exec's help; after a command, "help" and "h"
+	// are container ids.
+	if out := mustTupper(t, "help", "exec"); !strings.Contains(out, "tupper exec - ") || !strings.Contains(out, "--process value, -p value") {
+		t.Errorf("help exec: %q, want exec's usage and flags", out)
+	}
+	for _, id := range []string{"help", "h"} {
+		out, stderr, code := tupper(t, "state", id)
+		wantError(t, "state "+id+": "+out, code, stderr, "does not exist")
+	}
 	// A command's flags come after it, a global flag before it.
 	_, stderr, code = tupper(t, "state", "--root", root, c.id)
 	wantError(t, "state --root", code, stderr, "flag provided but not defined: -root")

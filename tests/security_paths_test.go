@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -70,6 +71,80 @@ func TestSecurityCwdOutside(t *testing.T) {
 			out, _, _ := c.run()
 			if strings.Contains(out, "marker") {
 				t.Errorf("cwd %s reached the host directory: %q", cwd, out)
+			}
+			checkHostDir(t, host)
+		})
+	}
+}
+
+// TestSecurityExecCwdOutside: exec chdirs to process.cwd with the runtime's
+// privileges, before it drops them, so a cwd that is a /proc magic link
+// can land outside the container's root (CVE-2024-21626 class: there a
+// leaked host directory fd, here a host process's cwd, which the
+// container's own process could not follow for lack of CAP_SYS_PTRACE).
+// The container shares the host's pid namespace, so its /proc shows a host
+// process whose cwd is a host directory. Both of exec's paths must refuse
+// that cwd: the C fast path (nsenter/fastexec.c, a plain process) and the
+// Go init (forced by process.ioPriority, which only it sets). --debug names
+// the path taken, so the fast-path case cannot silently test the Go init.
+// /proc/self/fd/N for the fds a runtime could leak must not reach the host
+// either: refused or inside the container.
+func TestSecurityExecCwdOutside(t *testing.T) {
+	host := hostDirWithMarker(t)
+	sleeper := exec.Command("sleep", "1000")
+	sleeper.Dir = host
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = sleeper.Process.Kill()
+		_ = sleeper.Wait()
+	})
+	c, _ := runningCtr(t, func(c *ctr) { c.dropNamespace(specs.PIDNamespace) })
+	const script = "pwd; ls"
+	hostCwd := fmt.Sprintf("/proc/%d/cwd", sleeper.Process.Pid)
+	// The host process must be in the container's /proc, or the cases
+	// below would pass for a cwd that does not exist.
+	if out := c.mustExec(nil, "cat", fmt.Sprintf("/proc/%d/cmdline", sleeper.Process.Pid)); !strings.HasPrefix(out, "sleep") {
+		t.Fatalf("the host's sleep is not in the container's /proc: cmdline %q", out)
+	}
+	goPath := &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 4}
+	for _, p := range []struct {
+		name, debug string
+		flags       func(cwd string) ([]string, []string)
+	}{
+		{"fast", "for the C fast path", func(cwd string) ([]string, []string) {
+			return []string{"--cwd", cwd}, []string{"sh", "-c", script}
+		}},
+		{"go", "for the Go init", func(cwd string) ([]string, []string) {
+			proc := writeProcess(t, &specs.Process{Args: []string{"sh", "-c", script}, Env: c.spec.Process.Env, Cwd: cwd, IOPriority: goPath})
+			return []string{"--process", proc}, nil
+		}},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			try := func(cwd string) (string, string, int) {
+				flags, args := p.flags(cwd)
+				out, stderr, code := tupperWith(t, c.opts(), append(append(append([]string{"--debug", "exec"}, flags...), c.id), args...)...)
+				if !strings.Contains(stderr, p.debug) {
+					t.Errorf("exec --cwd %s: --debug does not say %q; stderr %q", cwd, p.debug, stderr)
+				}
+				return out, stderr, code
+			}
+			out, stderr, code := try(hostCwd)
+			want := "process.cwd " + hostCwd + ": resolves outside the container"
+			if code == 0 || !strings.Contains(stderr, want) {
+				t.Errorf("exec --cwd %s (a host process's cwd): exit %d, stdout %q, stderr %q; want refused with %q", hostCwd, code, out, stderr, want)
+			}
+			if strings.Contains(out, "marker") {
+				t.Errorf("exec --cwd %s reached the host directory: %q", hostCwd, out)
+			}
+			for fd := 3; fd <= 12; fd++ {
+				for _, cwd := range []string{fmt.Sprintf("/proc/self/fd/%d", fd), fmt.Sprintf("/proc/self/fd/%d/..", fd)} {
+					out, stderr, code := try(cwd)
+					if strings.Contains(out, "marker") || (code == 0 && !strings.HasPrefix(out, "/")) {
+						t.Errorf("exec --cwd %s: exit %d, stdout %q, stderr %q; want refused or a cwd inside the container", cwd, code, out, stderr)
+					}
+				}
 			}
 			checkHostDir(t, host)
 		})

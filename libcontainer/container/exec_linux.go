@@ -144,7 +144,13 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.opts.debug("exec: prepare (cgroup, seccomp, process, sealed binary)", t)
+	// Which of the two paths sets the process up: tests and users tell
+	// them apart by this line.
+	setUp := "the Go init"
+	if fast != nil {
+		setUp = "the C fast path"
+	}
+	c.opts.debug("exec: prepare (cgroup, seccomp, process, sealed binary) for "+setUp, t)
 	t = time.Now()
 	intermediate, err := startChild(exe, []string{"tupper", "init"}, cf.env, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, cf.extra, attr)
 	// Only the child may hold its end now: EOF on ours is the signal that

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
@@ -267,6 +268,20 @@ static void chroot_root(int fd)
 	close(fd);
 }
 
+// check_cwd refuses a cwd outside the process's root, as the Go init does
+// (prepareProcess, with the same words). CVE-2024-21626: a cwd reached
+// through a directory fd of the runtime's, or a /proc/PID/cwd link that
+// chdir follows with the runtime's privileges, can be the host's tree;
+// the kernel's getcwd then starts with "(unreachable)" instead of "/".
+// The raw syscall, because glibc's getcwd may fall back to walking "..".
+static void check_cwd(const char *cwd)
+{
+	char buf[PATH_MAX];
+	long n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 1 || buf[0] != '/')
+		tupper_report("process.cwd %s: resolves outside the container (\"\")", cwd);
+}
+
 // The order is the Go init's (identity_linux.go): bounding set while
 // CAP_SETPCAP is effective, uid change keeping the permitted set, then the
 // sets, then ambient; seccomp before the caps go without no_new_privs, and
@@ -286,8 +301,10 @@ void tupper_fast_exec(int sync_fd)
 		chroot_root(p.root_fd);
 	reopen_devnull();
 	umask(p.has_umask ? p.umask : 022);
-	if (p.cwd && chdir(p.cwd) < 0)
-		tupper_report("process.cwd: chdir %s: %s", p.cwd, errtext(errno));
+	const char *cwd = p.cwd ? p.cwd : "/";
+	if (chdir(cwd) < 0)
+		tupper_report("process.cwd: chdir %s: %s", cwd, errtext(errno));
+	check_cwd(cwd);
 	const char *path = look_path(&p);
 	if (syscall(SYS_close_range, 3 + p.preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		tupper_report("close fds: %s", errtext(errno));

@@ -149,12 +149,10 @@ func mountSymlinkIn(t *testing.T, pid int, target, path string) {
 // verified-procfs error, or land in the exec'd process's own file; the
 // init's score must not move.
 //
-// Only the fast path: exec's Go init does not get as far as the write
-// under this mount. The static binary's own startup reads /proc/self/maps
-// and /proc/self/auxv, gets pid 1's, and dies of SIGSEGV before it reads
-// its config (exec reports a broken pipe or a reset connection), with the
-// old and the new write alike. Its write, openProc, is unit-tested against the
-// same mount (libcontainer/container TestOpenProcRefuses).
+// Only the fast path: exec's Go init is refused under this mount before
+// it starts (TestSecurityExecGoPathProcSelf). Its write, openProc, is
+// unit-tested against the same mount (libcontainer/container
+// TestOpenProcRefuses).
 func TestSecurityExecOOMRedirect(t *testing.T) {
 	const score = 123
 	c, pid := runningCtr(t, nil)
@@ -183,5 +181,100 @@ func TestSecurityExecOOMRedirect(t *testing.T) {
 		t.Errorf("exec succeeded with its own oom_score_adj %q, want %d", out, score)
 	case code != 0 && !strings.Contains(stderr, refusal):
 		t.Errorf("exec: exit %d, stderr %q; want success, or a failure with %q", code, stderr, refusal)
+	}
+}
+
+// TestSecurityExecGoPathProcSelf: the Go init of exec (taken here for
+// process.ioPriority, which only the Go init sets) starts in the
+// container's mount namespace, and a Go program reads /proc/self at start
+// (glibc finds the main thread's stack in /proc/self/maps for the cgo
+// runtime). With a symlink to 1 mounted over the container's /proc/self it
+// read the container's init's files instead and died of SIGSEGV, and exec
+// said only "broken pipe" or "connection reset by peer". exec must fail
+// with an error that says what is wrong, on stderr and in the --log file,
+// leave no process behind, and the container must take a plain exec
+// afterwards.
+func TestSecurityExecGoPathProcSelf(t *testing.T) {
+	for _, detach := range []bool{false, true} {
+		t.Run(fmt.Sprintf("detach=%v", detach), func(t *testing.T) {
+			c, pid := runningCtr(t, nil)
+			mountSymlinkIn(t, pid, "1", "/proc/self")
+			p := &specs.Process{
+				Args: []string{"true"}, Env: []string{"PATH=/bin:/usr/bin"}, Cwd: "/",
+				IOPriority: &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 4},
+			}
+			log := filepath.Join(t.TempDir(), "log.json")
+			args := []string{"--log", log, "--log-format=json", "exec", "--process", writeProcess(t, p)}
+			if detach {
+				args = append(args, "--detach")
+			}
+			_, stderr, code := tupperWith(t, c.opts(), append(args, c.id)...)
+			t.Logf("exec: exit %d, stderr %q", code, stderr)
+			const want = "open /proc/self: self: invalid cross-device link"
+			if code == 0 || !strings.Contains(stderr, "exec "+c.id+": ") || !strings.Contains(stderr, want) {
+				t.Errorf("exec: exit %d, stderr %q; want a failure with %q", code, stderr, want)
+			}
+			if logged := readFile(t, log); !strings.Contains(logged, `"level":"error"`) || !strings.Contains(logged, want) {
+				t.Errorf("--log file %q: want an error line with %q", logged, want)
+			}
+			if left := othersInPidNS(t, pid); len(left) > 0 {
+				t.Errorf("processes left in the container after the failed exec: %s", left)
+			}
+			if out := c.mustExec(nil, "echo", "ok"); out != "ok\n" {
+				t.Errorf("plain exec after the failed one: %q, want ok", out)
+			}
+		})
+	}
+}
+
+// othersInPidNS lists the processes, zombies included, in the pid
+// namespace of pid other than pid itself, as "PID (comm) state".
+func othersInPidNS(t *testing.T, pid int) []string {
+	t.Helper()
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name() == fmt.Sprint(pid) {
+			continue
+		}
+		if other, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns/pid")); err != nil || other != ns {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		out = append(out, strings.TrimSpace(string(stat[:min(len(stat), 40)])))
+	}
+	return out
+}
+
+// TestCreateInitKilledBeforeReport is create's side of the above: an init
+// that dies of a signal before it reports ready (killed here by a
+// createRuntime hook, while it waits for the hooks to finish; SIGKILL, as
+// a SIGSEGV sent by kill is a Go panic and exit status 2) must make
+// create fail with how the init ended, not with the broken pipe of the
+// parent's next send, and leave no container behind.
+func TestCreateInitKilledBeforeReport(t *testing.T) {
+	c := newCtr(t, "true")
+	c.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
+		Path: "/bin/sh",
+		Args: []string{"sh", "-c", `kill -KILL "$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"`},
+	}}}
+	c.write()
+	_, stderr, code := c.do("create", []string{"--bundle", c.bundle})
+	const want = "init process was killed by SIGKILL (killed) before it reported"
+	if code == 0 || !strings.Contains(stderr, want) {
+		t.Errorf("create: exit %d, stderr %q; want a failure with %q", code, stderr, want)
+	}
+	if _, stderr, code := c.do("state", nil); code == 0 {
+		t.Errorf("state after the failed create: exit 0, want the container gone; stderr %q", stderr)
 	}
 }

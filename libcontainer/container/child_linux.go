@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/signals"
 )
 
 // childProcess is a process this one started, and reaps, by pid: the init
@@ -60,16 +62,23 @@ func (p *childProcess) kill() {
 	_, _ = p.wait()
 }
 
-// exitError describes how the init ended, for an init that died silently.
-func exitError(p *childProcess) error {
+// exitError reaps p, which closed its end of the socket without a word,
+// and describes how it ended; what names it ("init process").
+func exitError(what string, p *childProcess) error {
 	ws, err := p.wait()
 	switch {
 	case err != nil:
-		return fmt.Errorf("init process: %w", err)
+		return fmt.Errorf("%s exited before it reported: wait: %w", what, err)
 	case ws.Signaled():
-		return fmt.Errorf("init process killed by signal %d (%s)", ws.Signal(), ws.Signal())
+		return fmt.Errorf("%s was killed by %s (%s) before it reported", what, signals.Name(ws.Signal()), ws.Signal())
 	case ws.ExitStatus() != 0:
-		return fmt.Errorf("init process exited with status %d", ws.ExitStatus())
+		return fmt.Errorf("%s exited with status %d before it reported", what, ws.ExitStatus())
 	}
-	return errors.New("init process exited with status 0 before reporting")
+	return fmt.Errorf("%s exited with status 0 before it reported", what)
+}
+
+// peerGone reports whether err says that the other end of the socket was
+// closed: an EOF, or a send or receive that found it closed.
+func peerGone(err error) bool {
+	return errors.Is(err, errInitGone) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET)
 }

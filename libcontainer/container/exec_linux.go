@@ -58,11 +58,16 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	c.Close()
 	c.opts.debug("exec: status and pidfd", t)
 
+	// The process is forked by the constructor's intermediate, which exits:
+	// as subreaper this process gets it, to wait for it or, when it fails
+	// to start, to reap it and say how it ended. With --detach it goes on
+	// to the next subreaper above, or the host's init, once this exits, as
+	// it would without.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return 1, err
+	}
 	var sigs *signalRelay
 	if !eo.Detach {
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			return 1, err
-		}
 		sigs = subscribeSignals()
 	}
 	p, err := c.spawnExec(eo)
@@ -195,13 +200,15 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	t = time.Now()
 	fail := func(err error) (*execChild, error) {
 		if x.pid > 0 {
-			_ = unix.Kill(x.pid, unix.SIGKILL)
+			err = reapFailed(ch, x.pid, err)
 		}
 		return nil, err
 	}
 	if err != nil {
-		if errors.Is(err, errInitGone) {
-			err = errors.New("exec process exited before joining the container")
+		if peerGone(err) {
+			// The constructor reports its own failures; this one went
+			// without a word.
+			err = exitError("exec process (joining the container)", intermediate)
 		}
 		return fail(err)
 	}
@@ -220,9 +227,6 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	}
 	if !ready {
 		if _, err := ch.expect(msgReady); err != nil {
-			if errors.Is(err, errInitGone) {
-				err = errors.New("exec process exited before reporting")
-			}
 			return fail(err)
 		}
 	}
@@ -243,6 +247,32 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	}
 	c.opts.debug("exec: execve of the process", t)
 	return x, nil
+}
+
+// reapFailed reaps the exec'd process, which failed before it reported
+// ready, and returns why it failed. One that closed its end of the socket
+// without a word has exited (before ready it executes nothing, and the
+// socket is close-on-exec): its exit status is all there is to tell, such
+// as a Go runtime killed by SIGSEGV at start. After a send that found the
+// socket closed, what the process wrote before it went is read first. One
+// that is still there is killed. pid is this process's child: the
+// intermediate has exited, and this process is the subreaper.
+func reapFailed(ch *channel, pid int, err error) error {
+	if peerGone(err) && !errors.Is(err, errInitGone) {
+		if _, rerr := ch.recv(); rerr != nil && !peerGone(rerr) {
+			err = rerr
+		}
+	}
+	gone := peerGone(err)
+	if !gone {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	p := &childProcess{pid: pid}
+	if gone {
+		return exitError("exec's init", p)
+	}
+	_, _ = p.wait()
+	return err
 }
 
 // execRoot opens the root of a container without a mount namespace, for

@@ -323,15 +323,23 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 	}
 }
 
-// fail turns a broken channel into the init's exit status.
+// fail turns a broken channel into the init's own error, which it may have
+// written before it went (a send that found the socket closed has not read
+// it yet), or else into its exit status.
 func (p *initProcess) fail(err error) error {
+	if !peerGone(err) {
+		return err
+	}
 	if !errors.Is(err, errInitGone) {
-		return err
+		if _, rerr := p.ch.recv(); rerr != nil && !peerGone(rerr) {
+			return rerr
+		}
 	}
-	if p.forked {
-		return err
+	if p.forked && p.child.waited {
+		// The init is the intermediate's child, not this process's.
+		return errInitGone
 	}
-	return exitError(p.child)
+	return exitError("init process", p.child)
 }
 
 // compileSeccomp compiles linux.seccomp while the init starts; compiled

@@ -10,8 +10,14 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -63,7 +69,48 @@ static int ns_flag(const char *kind)
 	return 0;
 }
 
-static const char *strerr(int e) { return strerror(e); }
+// strerr is errno's text lowercased, as Go prints it ("permission denied").
+static const char *strerr(int e)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] += 'a' - 'A';
+	return buf;
+}
+
+// check_proc_self refuses to start the Go runtime in a joined mount
+// namespace whose /proc/self is not procfs's own link: a Go program reads
+// /proc/self at start (maps, where glibc finds the main thread's stack for
+// the cgo runtime; cgroup and mountinfo), and a container with CAP_SYS_ADMIN
+// can mount a symlink to 1 over it. The Go init then read its container's
+// init's memory map and died of SIGSEGV before it could say why. "self" is
+// resolved beneath /proc without crossing a mount or following a magic
+// link, as openProc does; no /proc, or no "self" (this process is outside
+// the pid namespace of that procfs until it forks), is nothing to misread.
+// Nothing stops a mount made after this check: the init then dies, and
+// `tupper exec` reports the signal.
+static void check_proc_self(void)
+{
+	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+	};
+	int self = (int)syscall(SYS_openat2, proc, "self", &how, sizeof(how));
+	int err = errno;
+	struct statfs sfs;
+	if (self >= 0) {
+		close(self);
+		if (fstatfs(proc, &sfs) == 0 && sfs.f_type != PROC_SUPER_MAGIC)
+			report("open /proc/self: /proc is not procfs, and the Go runtime reads its memory map in /proc/self");
+	} else if (err != ENOENT && err != ENOSYS) {
+		report("open /proc/self: self: %s: the container's /proc/self is not procfs's own link, and the Go runtime reads its memory map there", strerr(err));
+	}
+	close(proc);
+}
 
 // The variable holds fields separated by '\n':
 //   fd=N           the sync socket
@@ -140,12 +187,13 @@ void tupper_nsenter(void)
 			fast_exec = 1;
 		}
 	}
-	int joined_user = 0;
+	int joined_user = 0, joined_mnt = 0;
 	for (int i = 0; i < njoins; i++) {
 		if (setns(joins[i].fd, ns_flag(joins[i].kind)) < 0)
 			report("join %s namespace %s: %s", joins[i].kind, joins[i].path, strerr(errno));
 		close(joins[i].fd);
 		joined_user |= ns_flag(joins[i].kind) == CLONE_NEWUSER;
+		joined_mnt |= ns_flag(joins[i].kind) == CLONE_NEWNS;
 	}
 	// Our uid is the runtime's, likely unmapped in the joined user
 	// namespace; files would be created as nobody, or not at all.
@@ -178,6 +226,10 @@ void tupper_nsenter(void)
 			report("write /proc/self/timens_offsets: %s", strerr(errno));
 		close(fd);
 	}
+	// Before the fork, so that a refusal leaves no process behind. The
+	// fast path starts no Go runtime and resolves /proc itself.
+	if (joined_mnt && !fast_exec)
+		check_proc_self();
 	if (!do_fork)
 		return;
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
 
 // startReady creates and starts c, and waits for its script to write
@@ -321,7 +323,7 @@ func TestCgroupsKillAllEscaped(t *testing.T) {
 	c.must("kill", []string{"--all"}, "9")
 	for _, pid := range pids {
 		if !eventually(func() bool { return !alive(pid) }) {
-			t.Errorf("pid %d (%s) alive after kill --all", pid, cmdline(pid))
+			t.Errorf("pid %d (%s) alive after kill --all", pid, fixture.Cmdline(pid))
 		}
 	}
 	c.waitStatus(specs.StateStopped)

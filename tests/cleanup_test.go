@@ -1,12 +1,9 @@
 package tests
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,8 +19,8 @@ func (c *ctr) cleanup() {
 	if err := fixture.RemoveCgroups(cgroupParent, cgroupParent+"/"+c.key); err != nil {
 		t.Errorf("cleanup: %v", err)
 	}
-	for _, pid := range procsMatching(c.key) {
-		t.Errorf("cleanup: process %d still running: %s", pid, cmdline(pid))
+	for _, pid := range fixture.ProcsMatching(c.key) {
+		t.Errorf("cleanup: process %d still running: %s", pid, fixture.Cmdline(pid))
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	checkDevices(t)
@@ -52,37 +49,15 @@ func assertNoLeak(t *testing.T, c *ctr) {
 	var dirs []string
 	var pids []int
 	eventually(func() bool {
-		dirs, pids = fixture.CgroupDirs(cgroupParent+"/"+c.key), procsMatching(c.key)
+		dirs, pids = fixture.CgroupDirs(cgroupParent+"/"+c.key), fixture.ProcsMatching(c.key)
 		return len(dirs) == 0 && len(pids) == 0
 	})
 	for _, d := range dirs {
 		t.Errorf("leak: cgroup %s", d)
 	}
 	for _, pid := range pids {
-		t.Errorf("leak: process %d: %s", pid, cmdline(pid))
+		t.Errorf("leak: process %d: %s", pid, fixture.Cmdline(pid))
 	}
-}
-
-// procsMatching lists processes other than this one whose command line contains s.
-func procsMatching(s string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if bytes.Contains(b, []byte(s)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.ReplaceAll(string(bytes.TrimRight(b, "\x00")), "\x00", " ")
 }
 
 // checkDevices fails the test if a host device node changed owner, mode or

@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -408,9 +406,9 @@ func (d *dockerd) stop(t *testing.T) {
 	}
 	// dockerd stops its containerd before it exits, and each shim exits
 	// once its container is deleted, but give them a moment.
-	dockerEventually(func() bool { return len(dockerPidsMentioning(d.dir)) == 0 })
-	for _, pid := range dockerPidsMentioning(d.dir) {
-		t.Errorf("cleanup: process %d was left running: %s", pid, dockerCmdline(pid))
+	dockerEventually(func() bool { return len(fixture.ProcsMatching(d.dir)) == 0 })
+	for _, pid := range fixture.ProcsMatching(d.dir) {
+		t.Errorf("cleanup: process %d was left running: %s", pid, fixture.Cmdline(pid))
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	for _, m := range dockerMountsUnder(d.dir) {
@@ -609,24 +607,6 @@ func dockerErrNote(err error) string {
 		return ""
 	}
 	return " (" + err.Error() + ")"
-}
-
-// dockerPidsMentioning returns the processes whose command line contains s.
-func dockerPidsMentioning(s string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err == nil && pid != os.Getpid() && strings.Contains(dockerCmdline(pid), s) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func dockerCmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.ReplaceAll(string(b), "\x00", " ")
 }
 
 // dockerMountsUnder lists the mount points of this mount namespace under dir.

@@ -35,6 +35,7 @@ var (
 	tmpDir         string              // everything the tests make lives under it
 	realTupper     string              // the binary under test
 	tupperWrapper  string              // <tmp>/bin/tupper: logs argv, then execs realTupper
+	tupperRoot     string              // tupper's --root when the engine gives none
 	callLog        string              // where the wrapper writes one line per call
 	rootfsDir      string              // busybox rootfs (absolute)
 	rootfsTar      string              // the same rootfs as a tar, for `podman import` and `docker import`
@@ -95,8 +96,11 @@ func setup() error {
 	}
 	// One line per call: the argv, each argument quoted by printf %q (bash:
 	// dash has no %q), appended in one write so that concurrent calls from an
-	// engine do not interleave.
-	script := fmt.Sprintf("#!/bin/bash\nline=$(printf '%%q ' \"$@\")\necho \"$line\" >> %s\nexec %s \"$@\"\n", callLog, realTupper)
+	// engine do not interleave. tupper's state goes to tupperRoot unless the
+	// engine names a root of its own (a later --root wins): podman names
+	// none, and its containers' state would otherwise go to /run/tupper.
+	tupperRoot = filepath.Join(tmpDir, "tupper-root")
+	script := fmt.Sprintf("#!/bin/bash\nline=$(printf '%%q ' \"$@\")\necho \"$line\" >> %s\nexec %s --root %s \"$@\"\n", callLog, realTupper, tupperRoot)
 	return os.WriteFile(tupperWrapper, []byte(script), 0o755)
 }
 

@@ -459,8 +459,8 @@ func (p *podman) testExec(t *testing.T) {
 	session := strings.TrimSpace(p.must(t, "exec", "-d", name, "sleep", "1000"))
 	var execConmon string
 	podmanWaitFor(t, "the exec's conmon", func() bool {
-		for _, pid := range podmanPidsMentioning(session) {
-			if strings.HasPrefix(podmanCmdline(strconv.Itoa(pid)), "/usr/bin/conmon ") {
+		for _, pid := range fixture.ProcsMatching(session) {
+			if strings.HasPrefix(fixture.Cmdline(pid), "/usr/bin/conmon ") {
 				execConmon = strconv.Itoa(pid)
 				return true
 			}
@@ -554,18 +554,24 @@ func (p *podman) testKill(t *testing.T) {
 func (p *podman) testRm(t *testing.T) {
 	name := "pm-rm"
 	id := p.start(t, name, nil, "sleep", "1000")
-	conmon := p.inspect(t, name, "{{.State.ConmonPid}}")
+	conmon, err := strconv.Atoi(p.inspect(t, name, "{{.State.ConmonPid}}"))
+	if err != nil {
+		t.Fatalf("conmon's pid: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(tupperRoot, id)); err != nil {
+		t.Errorf("tupper's state dir for %s while it runs: %v", id, err)
+	}
 	p.must(t, "rm", "-f", "-t", "0", name)
 	if out := p.must(t, "ps", "-a", "-q", "--no-trunc", "--filter", "id="+id); out != "" {
 		t.Errorf("podman ps after rm lists %q", out)
 	}
 	podmanWantCall(t, "kill", id, "9")
 	podmanWantCall(t, "delete", id, "--force")
-	if _, err := os.Stat(filepath.Join("/run/tupper", id)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(tupperRoot, id)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("tupper's state dir for %s after rm: %v", id, err)
 	}
 	podmanWaitFor(t, "the container's cgroup and conmon to go", func() bool {
-		return len(fixture.CgroupDirs(podmanCgroup+"/libpod-"+id)) == 0 && !strings.Contains(podmanCmdline(conmon), id)
+		return len(fixture.CgroupDirs(podmanCgroup+"/libpod-"+id)) == 0 && !strings.Contains(fixture.Cmdline(conmon), id)
 	})
 }
 
@@ -707,10 +713,10 @@ func (p *podman) cleanup(t *testing.T) {
 	if out, _, _ := p.podman(t, "ps", "-a", "-q"); out != "" {
 		t.Errorf("containers left after rm -af: %q", out)
 	}
-	left := func() []int { return podmanPidsMentioning(p.dir) }
+	left := func() []int { return fixture.ProcsMatching(p.dir) }
 	if !podmanEventually(func() bool { return len(left()) == 0 }) {
 		for _, pid := range left() {
-			cmd := podmanCmdline(strconv.Itoa(pid))
+			cmd := fixture.Cmdline(pid)
 			t.Errorf("process left: %d %s", pid, cmd)
 			if strings.HasPrefix(cmd, "/usr/bin/conmon ") {
 				syscall.Kill(pid, syscall.SIGKILL)
@@ -808,27 +814,6 @@ func (p *podman) podmanInPty(t *testing.T, args ...string) string {
 		t.Errorf("podman %s: exit %d; output %q", strings.Join(args, " "), code, out)
 	}
 	return out
-}
-
-// podmanPidsMentioning returns the processes whose command line contains s.
-func podmanPidsMentioning(s string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if strings.Contains(podmanCmdline(e.Name()), s) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func podmanCmdline(pid string) string {
-	b, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 // podmanWaitFor polls cond for up to ~20 s: the tests wait for what a

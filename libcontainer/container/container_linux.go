@@ -84,12 +84,6 @@ func Load(o *Options, id string) (*Container, error) {
 // Close releases the container's lock.
 func (c *Container) Close() { c.dir.Close() }
 
-// ID is the container's id.
-func (c *Container) ID() string { return c.rec.ID }
-
-// Pid is the host pid of the container's init (0 if never started).
-func (c *Container) Pid() int { return c.rec.Pid }
-
 // Status derives the status from the process and the FIFO: the init alive
 // with its FIFO present is created, alive without it running, a frozen
 // cgroup paused, and anything else stopped.

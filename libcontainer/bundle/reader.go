@@ -23,9 +23,17 @@ const intSize = strconv.IntSize
 // It is strict: it accepts exactly the documents json.Valid accepts, so the
 // decoder never succeeds on input encoding/json rejects as a whole.
 type reader struct {
-	data  []byte
+	data []byte
+	// str is data as one string: the strings decoded without escapes are
+	// substrings of it, which saves an allocation for each (a spec holds
+	// hundreds) and keeps the document alive as long as the spec.
+	str   string
 	pos   int
 	depth int
+}
+
+func newReader(data []byte) *reader {
+	return &reader{data: data, str: string(data)}
 }
 
 func (r *reader) space() {
@@ -87,30 +95,28 @@ func (r *reader) beginArray() error  { return r.open('[') }
 
 // member reads the key of the i-th member of an object and the colon after
 // it; more is false, and the closing brace consumed, at the end of the object.
-// The key is the raw string token, quotes included.
-func (r *reader) member(i int) (key []byte, more bool, err error) {
+func (r *reader) member(i int) (key string, more bool, err error) {
 	c := r.peek()
 	if c == '}' {
 		r.pos++
 		r.depth--
-		return nil, false, nil
+		return "", false, nil
 	}
 	if i > 0 {
 		if c != ',' {
-			return nil, false, errFast
+			return "", false, errFast
 		}
 		r.pos++
 		c = r.peek()
 	}
 	if c != '"' {
-		return nil, false, errFast
+		return "", false, errFast
 	}
-	key, err = r.stringToken()
-	if err != nil {
-		return nil, false, err
+	if key, err = r.stringText(); err != nil {
+		return "", false, err
 	}
 	if r.peek() != ':' {
-		return nil, false, errFast
+		return "", false, errFast
 	}
 	r.pos++
 	return key, true, nil
@@ -134,77 +140,88 @@ func (r *reader) element(i int) (more bool, err error) {
 	return true, nil
 }
 
-// stringToken reads a string at r.pos and returns it with its quotes,
-// checking its escapes and rejecting control characters as JSON does.
-func (r *reader) stringToken() ([]byte, error) {
-	start := r.pos
+// stringToken reads a string at r.pos, checking its escapes and rejecting
+// control characters as JSON does. It returns where the string starts
+// (its opening quote), and whether it has escapes or non-ASCII bytes.
+func (r *reader) stringToken() (start int, escaped, nonASCII bool, err error) {
+	start = r.pos
 	r.pos++ // the opening quote
 	for r.pos < len(r.data) {
+		// Most bytes need no thought: skip them in a tight loop.
+		for r.pos < len(r.data) && plainASCII[r.data[r.pos]] {
+			r.pos++
+		}
+		if r.pos == len(r.data) {
+			break
+		}
 		c := r.data[r.pos]
 		switch {
 		case c == '"':
 			r.pos++
-			return r.data[start:r.pos], nil
+			return start, escaped, nonASCII, nil
 		case c < 0x20:
-			return nil, errFast
+			return 0, false, false, errFast
 		case c == '\\':
+			escaped = true
 			if r.pos+1 >= len(r.data) {
-				return nil, errFast
+				return 0, false, false, errFast
 			}
 			switch r.data[r.pos+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				r.pos += 2
 			case 'u':
 				if len(r.data)-r.pos < 6 {
-					return nil, errFast
+					return 0, false, false, errFast
 				}
 				for _, h := range r.data[r.pos+2 : r.pos+6] {
 					if !isHex(h) {
-						return nil, errFast
+						return 0, false, false, errFast
 					}
 				}
 				r.pos += 6
 			default:
-				return nil, errFast
+				return 0, false, false, errFast
 			}
+		case c >= utf8.RuneSelf:
+			nonASCII = true
+			r.pos++
 		default:
 			r.pos++
 		}
 	}
-	return nil, errFast
+	return 0, false, false, errFast
 }
+
+// plainASCII holds the bytes a string may hold as they are: ASCII, not a
+// control character, a quote or a backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// unquote returns the text of a string token as encoding/json does. A token
-// with an escape, or with invalid UTF-8 (which becomes U+FFFD), goes to
-// encoding/json itself: exact, and rare in a config.
-func unquote(tok []byte) (string, error) {
-	body := tok[1 : len(tok)-1]
-	for _, c := range body {
-		if c == '\\' || c >= utf8.RuneSelf {
-			if c != '\\' && !hasEscape(body) && utf8.Valid(body) {
-				return string(body), nil
-			}
-			var s string
-			if err := json.Unmarshal(tok, &s); err != nil {
-				return "", errFast
-			}
-			return s, nil
-		}
+// stringText reads a string at r.pos and returns its text as encoding/json
+// does. A string with an escape, or with invalid UTF-8 (which becomes
+// U+FFFD), goes to encoding/json itself: exact, and rare in a config.
+func (r *reader) stringText() (string, error) {
+	start, escaped, nonASCII, err := r.stringToken()
+	if err != nil {
+		return "", err
 	}
-	return string(body), nil
-}
-
-func hasEscape(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
+	body := r.str[start+1 : r.pos-1]
+	if !escaped && (!nonASCII || utf8.ValidString(body)) {
+		return body, nil
 	}
-	return false
+	var s string
+	if err := json.Unmarshal(r.data[start:r.pos], &s); err != nil {
+		return "", errFast
+	}
+	return s, nil
 }
 
 // string reads a string value.
@@ -212,11 +229,7 @@ func (r *reader) string() (string, error) {
 	if r.peek() != '"' {
 		return "", errFast
 	}
-	tok, err := r.stringToken()
-	if err != nil {
-		return "", err
-	}
-	return unquote(tok)
+	return r.stringText()
 }
 
 // number reads a number with JSON's grammar and returns its text:
@@ -332,7 +345,7 @@ func (r *reader) skip() error {
 			}
 		}
 	case c == '"':
-		_, err := r.stringToken()
+		_, _, _, err := r.stringToken()
 		return err
 	case c == '-' || '0' <= c && c <= '9':
 		_, err := r.number()

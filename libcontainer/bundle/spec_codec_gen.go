@@ -21,12 +21,8 @@ func decodeSpec(r *reader, v *specs.Spec) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, specFields) {
@@ -260,12 +256,8 @@ func decodeMapStringString(r *reader, v *map[string]string) error {
 	}
 	m := *v
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		var e string
@@ -346,12 +338,8 @@ func decodeProcess(r *reader, v *specs.Process) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, processFields) {
@@ -507,12 +495,8 @@ func decodeRoot(r *reader, v *specs.Root) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, rootFields) {
@@ -558,12 +542,8 @@ func decodeMount(r *reader, v *specs.Mount) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, mountFields) {
@@ -641,12 +621,8 @@ func decodeHooks(r *reader, v *specs.Hooks) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, hooksFields) {
@@ -726,12 +702,8 @@ func decodeLinux(r *reader, v *specs.Linux) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxFields) {
@@ -899,12 +871,8 @@ func decodeFreeBSD(r *reader, v *specs.FreeBSD) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, freeBSDFields) {
@@ -989,12 +957,8 @@ func decodeUser(r *reader, v *specs.User) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, userFields) {
@@ -1484,12 +1448,8 @@ func decodeMapStringLinuxNetDevice(r *reader, v *map[string]specs.LinuxNetDevice
 	}
 	m := *v
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		var e specs.LinuxNetDevice
@@ -1608,12 +1568,8 @@ func decodeMapStringLinuxTimeOffset(r *reader, v *map[string]specs.LinuxTimeOffs
 	}
 	m := *v
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		var e specs.LinuxTimeOffset
@@ -1728,12 +1684,8 @@ func decodeBox(r *reader, v *specs.Box) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, boxFields) {
@@ -1863,12 +1815,8 @@ func decodeLinuxCapabilities(r *reader, v *specs.LinuxCapabilities) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxCapabilitiesFields) {
@@ -1940,12 +1888,8 @@ func decodePOSIXRlimit(r *reader, v *specs.POSIXRlimit) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, pOSIXRlimitFields) {
@@ -2011,12 +1955,8 @@ func decodeScheduler(r *reader, v *specs.Scheduler) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, schedulerFields) {
@@ -2102,12 +2042,8 @@ func decodeLinuxIOPriority(r *reader, v *specs.LinuxIOPriority) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxIOPriorityFields) {
@@ -2151,12 +2087,8 @@ func decodeCPUAffinity(r *reader, v *specs.CPUAffinity) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, cPUAffinityFields) {
@@ -2204,12 +2136,8 @@ func decodeLinuxIDMapping(r *reader, v *specs.LinuxIDMapping) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxIDMappingFields) {
@@ -2259,12 +2187,8 @@ func decodeHook(r *reader, v *specs.Hook) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, hookFields) {
@@ -2326,12 +2250,8 @@ func decodeLinuxResources(r *reader, v *specs.LinuxResources) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxResourcesFields) {
@@ -2435,12 +2355,8 @@ func decodeLinuxNamespace(r *reader, v *specs.LinuxNamespace) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxNamespaceFields) {
@@ -2486,12 +2402,8 @@ func decodeLinuxDevice(r *reader, v *specs.LinuxDevice) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxDeviceFields) {
@@ -2571,12 +2483,8 @@ func decodeLinuxNetDevice(r *reader, v *specs.LinuxNetDevice) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxNetDeviceFields) {
@@ -2616,12 +2524,8 @@ func decodeLinuxSeccomp(r *reader, v *specs.LinuxSeccomp) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxSeccompFields) {
@@ -2707,12 +2611,8 @@ func decodeLinuxIntelRdt(r *reader, v *specs.LinuxIntelRdt) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxIntelRdtFields) {
@@ -2784,12 +2684,8 @@ func decodeLinuxMemoryPolicy(r *reader, v *specs.LinuxMemoryPolicy) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxMemoryPolicyFields) {
@@ -2841,12 +2737,8 @@ func decodeLinuxPersonality(r *reader, v *specs.LinuxPersonality) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxPersonalityFields) {
@@ -2892,12 +2784,8 @@ func decodeLinuxTimeOffset(r *reader, v *specs.LinuxTimeOffset) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxTimeOffsetFields) {
@@ -2945,12 +2833,8 @@ func decodeFreeBSDDevice(r *reader, v *specs.FreeBSDDevice) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, freeBSDDeviceFields) {
@@ -2996,12 +2880,8 @@ func decodeFreeBSDJail(r *reader, v *specs.FreeBSDJail) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, freeBSDJailFields) {
@@ -3473,12 +3353,8 @@ func decodeMapStringLinuxRdma(r *reader, v *map[string]specs.LinuxRdma) error {
 	}
 	m := *v
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		var e specs.LinuxRdma
@@ -3949,12 +3825,8 @@ func decodeLinuxDeviceCgroup(r *reader, v *specs.LinuxDeviceCgroup) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxDeviceCgroupFields) {
@@ -4024,12 +3896,8 @@ func decodeLinuxMemory(r *reader, v *specs.LinuxMemory) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxMemoryFields) {
@@ -4133,12 +4001,8 @@ func decodeLinuxCPU(r *reader, v *specs.LinuxCPU) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxCPUFields) {
@@ -4242,12 +4106,8 @@ func decodeLinuxPids(r *reader, v *specs.LinuxPids) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxPidsFields) {
@@ -4287,12 +4147,8 @@ func decodeLinuxBlockIO(r *reader, v *specs.LinuxBlockIO) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxBlockIOFields) {
@@ -4380,12 +4236,8 @@ func decodeLinuxHugepageLimit(r *reader, v *specs.LinuxHugepageLimit) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxHugepageLimitFields) {
@@ -4429,12 +4281,8 @@ func decodeLinuxNetwork(r *reader, v *specs.LinuxNetwork) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxNetworkFields) {
@@ -4482,12 +4330,8 @@ func decodeLinuxRdma(r *reader, v *specs.LinuxRdma) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxRdmaFields) {
@@ -4583,12 +4427,8 @@ func decodeLinuxSyscall(r *reader, v *specs.LinuxSyscall) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxSyscallFields) {
@@ -4680,12 +4520,8 @@ func decodeFreeBSDJailAllow(r *reader, v *specs.FreeBSDJailAllow) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, freeBSDJailAllowFields) {
@@ -5085,12 +4921,8 @@ func decodeLinuxWeightDevice(r *reader, v *specs.LinuxWeightDevice) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxWeightDeviceFields) {
@@ -5150,12 +4982,8 @@ func decodeLinuxThrottleDevice(r *reader, v *specs.LinuxThrottleDevice) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxThrottleDeviceFields) {
@@ -5205,12 +5033,8 @@ func decodeLinuxInterfacePriority(r *reader, v *specs.LinuxInterfacePriority) er
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxInterfacePriorityFields) {
@@ -5254,12 +5078,8 @@ func decodeLinuxSeccompArg(r *reader, v *specs.LinuxSeccompArg) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, linuxSeccompArgFields) {

@@ -436,12 +436,8 @@ func encode%[1]s(b []byte, v *%[2]s) []byte {
 	}
 	m := *v
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		var e %[4]s
@@ -604,12 +600,8 @@ func (g *gen) emitStruct(t reflect.Type, n, gt string, root bool) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		tok, more, err := r.member(i)
+		key, more, err := r.member(i)
 		if err != nil || !more {
-			return err
-		}
-		key, err := unquote(tok)
-		if err != nil {
 			return err
 		}
 		switch field(key, %[3]sFields) {

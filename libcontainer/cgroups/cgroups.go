@@ -47,6 +47,20 @@ type Manager interface {
 	Stats() (*Stats, error)
 }
 
+// Staged is a Manager whose cgroup can be created in two steps around the
+// start of the process that enters it: ApplyClone before, for the part the
+// process must be cloned into (a cgroup2 directory), and ApplyTasks after,
+// for the v1 hierarchies, whose tasks files the process writes "0" to
+// while it is still single-threaded (see Placement). Creating the v1
+// directories, a millisecond on a hybrid host, then overlaps the start of
+// the process. Pure v2 managers are not staged: their one directory must
+// exist before the clone.
+type Staged interface {
+	Manager
+	ApplyClone() (*Placement, error)
+	ApplyTasks() (*Placement, error)
+}
+
 // Placement is how a new process enters the cgroup while it starts.
 //
 // Moving a process with a pid written to cgroup.procs takes the kernel's

@@ -37,7 +37,41 @@ func (m *v1Manager) dirs() []string {
 }
 
 func (m *v1Manager) Apply(pid int) error {
-	for _, dir := range m.dirs() {
+	return m.apply(m.dirs(), pid)
+}
+
+// ApplyClone creates only the cgroup2 directory of a hybrid host, the part
+// a process must be cloned into, and returns its placement (CloneFD, or -1
+// without one).
+func (m *v1Manager) ApplyClone() (*Placement, error) {
+	if m.unified == "" {
+		return &Placement{CloneFD: -1}, nil
+	}
+	if err := m.apply([]string{m.unified}, 0); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(m.unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup %s: %w", m.unified, err)
+	}
+	return &Placement{CloneFD: fd}, nil
+}
+
+// ApplyTasks creates the v1 hierarchies' directories and opens their
+// tasks files, for a process ApplyClone's placement started.
+func (m *v1Manager) ApplyTasks() (*Placement, error) {
+	dirs := m.dirs()
+	if m.unified != "" {
+		dirs = dirs[:len(dirs)-1] // dirs puts it last
+	}
+	if err := m.apply(dirs, 0); err != nil {
+		return nil, err
+	}
+	return m.placement(dirs)
+}
+
+func (m *v1Manager) apply(dirs []string, pid int) error {
+	for _, dir := range dirs {
 		created, err := m.mkdirLevels(dir)
 		if err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
@@ -92,14 +126,18 @@ func (m *v1Manager) Paths() map[string]string {
 	return p
 }
 
-func (m *v1Manager) Placement() (_ *Placement, retErr error) {
+func (m *v1Manager) Placement() (*Placement, error) {
+	return m.placement(m.dirs())
+}
+
+func (m *v1Manager) placement(dirs []string) (_ *Placement, retErr error) {
 	p := &Placement{CloneFD: -1}
 	defer func() {
 		if retErr != nil {
 			p.Close()
 		}
 	}()
-	for _, dir := range m.dirs() {
+	for _, dir := range dirs {
 		if dir == m.unified {
 			fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {

@@ -37,7 +37,10 @@ type CreateOptions struct {
 type Created struct {
 	*Container
 	intermediate *childProcess // the process started by create; nil once reaped
-	console      *os.File      // our end of the console socketpair (ForegroundTTY)
+	// staged: the cgroup is created while the init starts (lateCgroup).
+	staged  cgroups.Staged
+	tasks   <-chan tasksResult // staged's v1 part, created beside the clone
+	console *os.File           // our end of the console socketpair (ForegroundTTY)
 }
 
 // Create makes a new container from the bundle: it validates the config,
@@ -96,7 +99,12 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
-	if err := mgr.Apply(0); err != nil {
+	if staged, ok := mgr.(cgroups.Staged); ok && !o.rootless() && plainNamespaces(spec) {
+		// Created around the init's start instead (see startInit).
+		c.staged = staged
+		c.rec.CgroupPaths = mgr.Paths()
+		c.tasks = startTasks(staged)
+	} else if err := mgr.Apply(0); err != nil {
 		if !o.cgroupOptional(spec, err) {
 			if o.rootless() {
 				return nil, fmt.Errorf("linux.resources: a rootless container gets limits only in a cgroup it may create: %w", err)
@@ -259,6 +267,12 @@ func (c *Created) undo() {
 	}
 	if c.intermediate != nil {
 		_, _ = c.intermediate.wait()
+	}
+	if c.tasks != nil {
+		// Wait for it to finish, lest it create what Destroy removed.
+		if r, ok := <-c.tasks; ok && r.err == nil {
+			r.placement.Close()
+		}
 	}
 	if len(c.rec.CgroupPaths) > 0 {
 		if mgr, err := cgroups.Load(c.rec.CgroupPaths); err == nil {

@@ -147,6 +147,87 @@ func sortUserLast(joins []nsenter.Join) {
 	}
 }
 
+// plainNamespaces tells whether the init's namespaces are all new ones
+// without a user namespace: the constructor can then make them itself,
+// while the runtime creates the cgroup (see cgroupEarly), with no fork and
+// no maps to wait for. Joining by path, a user namespace and a time
+// namespace keep the order namespacePlan gives them.
+func plainNamespaces(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return true
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" || ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace {
+			return false
+		}
+	}
+	return true
+}
+
+// cgroupEarly readies a start whose cgroup is made in two steps (see
+// cgroups.Staged): the cgroup2 part now, for CLONE_INTO_CGROUP; the v1
+// hierarchies while the init starts, which the constructor waits for
+// after it has made the namespaces. Those (a millisecond for a network
+// namespace) move from the clone, where this process waits for them, to
+// the constructor, which makes them while this process creates the cgroup.
+// The pid namespace stays with the clone: the constructor would have to
+// fork for it.
+func (cf *childFiles) cgroupEarly(staged cgroups.Staged, req *nsenter.Request, attr *syscall.SysProcAttr) error {
+	placement, err := staged.ApplyClone()
+	if err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	if placement.CloneFD >= 0 {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = placement.CloneFD
+		cf.ours = append(cf.ours, os.NewFile(uintptr(placement.CloneFD), "cgroup"))
+	}
+	req.CgroupLate = true
+	req.Unshare |= attr.Cloneflags &^ unix.CLONE_NEWPID
+	attr.Cloneflags &= unix.CLONE_NEWPID
+	return nil
+}
+
+// tasksResult is the v1 part of a staged cgroup, or why it failed.
+type tasksResult struct {
+	placement *cgroups.Placement
+	err       error
+}
+
+// startTasks creates the v1 part of a staged cgroup beside the rest of
+// create (the clone, then the constructor's namespaces): a millisecond on
+// a hybrid host, off the path to the container's start.
+func startTasks(staged cgroups.Staged) <-chan tasksResult {
+	ch := make(chan tasksResult, 1)
+	go func() {
+		p, err := staged.ApplyTasks()
+		if err != nil {
+			err = fmt.Errorf("create cgroup: %w", err)
+		}
+		ch <- tasksResult{p, err}
+	}()
+	return ch
+}
+
+// sendTasks hands the tasks files startTasks opened to the init's
+// constructor, which waits for them.
+func sendTasks(c *Created, sock *os.File) error {
+	r := <-c.tasks
+	c.tasks = nil
+	if r.err != nil {
+		return r.err
+	}
+	defer r.placement.Close()
+	fds := make([]int, len(r.placement.Tasks))
+	for i, f := range r.placement.Tasks {
+		fds[i] = int(f.Fd())
+	}
+	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
+		return fmt.Errorf("join cgroup: send tasks files to init: %w", err)
+	}
+	return nil
+}
+
 func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 	if spec.Linux == nil {
 		return false
@@ -194,7 +275,12 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		return nil, err
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req, maps.direct())}
-	if mgr != nil { // nil: rootless, without a cgroup (see Create)
+	switch {
+	case c.staged != nil:
+		if err := cf.cgroupEarly(c.staged, req, attr); err != nil {
+			return nil, err
+		}
+	case mgr != nil: // nil: rootless, without a cgroup (see Create)
 		if err := cf.cgroup(mgr, req, attr); err != nil {
 			return nil, err
 		}
@@ -238,6 +324,12 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
 	p := &initProcess{cloned: p0, child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
+	if c.staged != nil {
+		if err := sendTasks(c, parent); err != nil {
+			proc.kill()
+			return nil, err
+		}
+	}
 	prog, err := compileSeccomp(c, spec)
 	if err != nil {
 		proc.kill()

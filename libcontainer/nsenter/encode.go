@@ -33,6 +33,10 @@ type Request struct {
 	// FastExec: after the fork, read a FastExec from the sync socket and
 	// execute it (fastexec.c).
 	FastExec bool
+	// CgroupLate: after Unshare, receive v1 tasks files as SCM_RIGHTS
+	// with one byte on the sync socket and write "0" to each (see
+	// cgroups.Staged). The runtime creates them while this process starts.
+	CgroupLate bool
 	// UserMaps: Unshare has CLONE_NEWUSER; after unsharing it, ask the
 	// parent for the maps ({"type":"usermap","pid":N}) and wait for one
 	// byte, '1' when root is mapped.
@@ -41,7 +45,7 @@ type Request struct {
 
 // Empty tells whether the constructor has nothing to do.
 func (r *Request) Empty() bool {
-	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork
+	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork && !r.CgroupLate
 }
 
 // Encode renders r as the value of EnvName. The caller orders Joins; the
@@ -75,6 +79,9 @@ func (r *Request) Encode() string {
 	}
 	if r.Fork {
 		b.WriteString("\nfork")
+	}
+	if r.CgroupLate {
+		b.WriteString("\ncgrouplate")
 	}
 	if r.UserMaps {
 		b.WriteString("\nusermaps")

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -112,6 +113,46 @@ static void check_proc_self(void)
 	close(proc);
 }
 
+// join_cgroups_late receives the v1 "tasks" files the runtime opened while
+// this process started (one byte carrying them as SCM_RIGHTS on the sync
+// socket) and writes "0" to each, moving this still single-threaded
+// process whole, as the cgroup= fields do.
+static void join_cgroups_late(void)
+{
+	char byte;
+	int fds[64];
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n;
+	do
+		n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		_exit(1); // the runtime gave up on us; it reports why
+	if (n < 0)
+		report("join cgroup: receive tasks files: %s", strerr(errno));
+	if (msg.msg_flags & MSG_CTRUNC)
+		report("join cgroup: too many tasks files");
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(c), count * sizeof(int));
+		for (size_t i = 0; i < count; i++) {
+			if (write(fds[i], "0", 1) != 1)
+				report("join cgroup: write tasks: %s", strerr(errno));
+			close(fds[i]);
+		}
+	}
+}
+
 // The variable holds fields separated by '\n':
 //   fd=N           the sync socket
 //   join=KIND:PATH a namespace to join, in the order given (user last)
@@ -119,6 +160,8 @@ static void check_proc_self(void)
 //   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)
 //   cgroup=FD      a v1 "tasks" file: write "0" to move this (still only)
 //                  thread into the cgroup without the kernel's global lock
+//   cgrouplate     after unsharing, receive v1 tasks files on the sync
+//                  socket and join them (join_cgroups_late)
 //   usermaps       unshare the user namespace first and ask for its maps
 //   fork           fork once after the joins, so pid/time namespaces apply
 //   fastexec       after the fork, set up and execute the process in C
@@ -133,7 +176,7 @@ void tupper_nsenter(void)
 	if (spec == NULL)
 		_exit(1);
 
-	int do_fork = 0, unshare_flags = 0, fast_exec = 0, user_maps = 0;
+	int do_fork = 0, unshare_flags = 0, fast_exec = 0, user_maps = 0, cgroup_late = 0;
 	struct { int fd; const char *kind, *path; } joins[MAX_JOINS];
 	int njoins = 0;
 	char offsets[256] = "";
@@ -181,6 +224,8 @@ void tupper_nsenter(void)
 				off_len += (size_t)n;
 		} else if (strcmp(line, "fork") == 0) {
 			do_fork = 1;
+		} else if (strcmp(line, "cgrouplate") == 0) {
+			cgroup_late = 1;
 		} else if (strcmp(line, "usermaps") == 0) {
 			user_maps = 1;
 		} else if (strcmp(line, "fastexec") == 0) {
@@ -216,6 +261,11 @@ void tupper_nsenter(void)
 	}
 	if (unshare_flags && unshare(unshare_flags) < 0)
 		report("unshare namespaces %#x: %s", unshare_flags, strerr(errno));
+	// The namespaces are made (the costly part of a start) while the
+	// runtime creates the cgroup; then this process joins it before it
+	// forks or the Go runtime starts a thread.
+	if (cgroup_late)
+		join_cgroups_late();
 	if (off_len > 0) {
 		// "The offsets can be set only before any process has entered the
 		// namespace" - time_namespaces(7); nobody has yet.

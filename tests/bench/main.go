@@ -44,18 +44,19 @@ type runtime struct {
 
 func main() {
 	tupper := flag.String("tupper", "bin/tupper", "tupper binary")
+	baseline := flag.String("baseline", "", "another tupper binary (an earlier build) to time alongside, as \"baseline\"; empty to skip")
 	runc := flag.String("runc", "/usr/sbin/runc", "runc binary; empty to skip")
 	crun := flag.String("crun", "/usr/bin/crun", "crun binary; empty to skip")
 	n := flag.Int("n", 50, "containers per runtime")
 	execToo := flag.Bool("exec", true, "also time exec into a running container")
 	flag.Parse()
-	if err := run(*tupper, *runc, *crun, *n, *execToo); err != nil {
+	if err := run(*tupper, *baseline, *runc, *crun, *n, *execToo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(tupper, runc, crun string, n int, execToo bool) error {
+func run(tupper, baseline, runc, crun string, n int, execToo bool) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root")
 	}
@@ -80,6 +81,13 @@ func run(tupper, runc, crun string, n int, execToo bool) error {
 		return err
 	}
 	rts := []*runtime{{name: "tupper", argv: []string{abs}}}
+	if ok(baseline) {
+		b, err := filepath.Abs(baseline)
+		if err != nil {
+			return err
+		}
+		rts = append(rts, &runtime{name: "baseline", argv: []string{b}})
+	}
 	if ok(runc) {
 		rts = append(rts, &runtime{name: "runc", argv: []string{runc}})
 	}

@@ -1,0 +1,95 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tupper-runtime/tupper/tests/internal/fixture"
+)
+
+// TestCgroupsInitThreadsJoined: every thread of a created container's init
+// is in the container's cgroup on every hierarchy, the cgroup2 one of a
+// hybrid host included. On a v1 or hybrid host the v1 directories are made
+// while the init starts, and its constructor joins them before the Go
+// runtime starts a thread; a join after that would move one thread only.
+func TestCgroupsInitThreadsJoined(t *testing.T) {
+	c := newCtr(t, "sleep", "100")
+	c.mustCreate()
+	pid := c.state().Pid
+	want := cgroupParent + "/" + c.key
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) < 2 {
+		t.Fatalf("init %d has %d thread(s): the Go runtime's threads were expected", pid, len(tasks))
+	}
+	for _, task := range tasks {
+		data := readFile(t, filepath.Join("/proc", strconv.Itoa(pid), "task", task.Name(), "cgroup"))
+		for _, line := range strings.Split(strings.TrimSpace(data), "\n") {
+			parts := strings.SplitN(line, ":", 3)
+			if len(parts) != 3 {
+				continue
+			}
+			if parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
+				continue // an empty cgroup2 hierarchy: tupper makes no cgroup there
+			}
+			if parts[2] != want {
+				t.Errorf("thread %s of init %d is in cgroup %s on hierarchy %q, want %s", task.Name(), pid, parts[2], parts[0]+":"+parts[1], want)
+			}
+		}
+	}
+}
+
+// TestCgroupsJoinRefused: when the init cannot join its cgroup (a v1
+// cpuset cgroup without cpus, where the kernel refuses tasks with ENOSPC),
+// create fails with the kernel's reason, and leaves nothing behind.
+func TestCgroupsJoinRefused(t *testing.T) {
+	if pureV2() {
+		t.Skip("a cgroup v1 cpuset test; the host is pure cgroup v2")
+	}
+	if !hasController("cpuset") {
+		t.Skip("the host has no cpuset hierarchy")
+	}
+	c := newCtr(t, "true")
+	c.root = t.TempDir()
+	// A level made here, not by tupper, gets no cpus (cgroup.clone_children
+	// is 0), and tupper copies its empty value to the container's cgroup.
+	empty := filepath.Join("/sys/fs/cgroup/cpuset", cgroupParent, c.key)
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if cpus := strings.TrimSpace(readFile(t, filepath.Join(empty, "cpuset.cpus"))); cpus != "" {
+		t.Fatalf("%s got cpus %q; the test needs none", empty, cpus)
+	}
+	c.spec.Linux.CgroupsPath = cgroupParent + "/" + c.key + "/ctr"
+	stderr, code := c.create()
+	if code != 1 || !strings.Contains(stderr, "join cgroup") || !strings.Contains(stderr, "no space left on device") {
+		t.Errorf("create: exit %d, stderr %q; want 1 and the refused join", code, stderr)
+	}
+	if dirs := fixture.CgroupDirs(c.spec.Linux.CgroupsPath); len(dirs) > 0 {
+		t.Errorf("create left the container's cgroup: %s", dirs)
+	}
+	// The levels above it are the test's own and, in the other
+	// hierarchies, those tupper made as missing parents and leaves, as it
+	// leaves every level above a container's cgroup.
+	for _, d := range fixture.CgroupDirs(cgroupParent + "/" + c.key) {
+		if err := os.Remove(d); err != nil {
+			t.Errorf("remove %s: %v", d, err)
+		}
+	}
+	assertNoLeak(t, c)
+	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
+		t.Errorf("create left %s in its --root", entries[0].Name())
+	}
+}
+
+// unifiedHasControllers tells whether a hybrid host's cgroup2 hierarchy has
+// any controller, in which case tupper places containers there too.
+func unifiedHasControllers() bool {
+	b, err := os.ReadFile("/sys/fs/cgroup/unified/cgroup.controllers")
+	return err == nil && strings.TrimSpace(string(b)) != ""
+}

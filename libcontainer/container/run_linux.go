@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,7 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		return 0, nil
 	}
 	o.debug("start", t)
+	mntNS := holdMountNS(pid)
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
 	code := supervise(pid, sigs.all(), tty)
@@ -55,12 +57,48 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		tty.finish()
 	}
 	o.debug("wait", t)
+	released := releaseMountNS(mntNS)
 	if !keep {
 		t = time.Now()
 		c.destroyAfter(o, id)
 		o.debug("delete", t)
 	}
+	<-released
 	return code, nil
+}
+
+// holdMountNS keeps a reference to the container's mount namespace while
+// run waits. When the last process of a mount namespace exits, the kernel
+// unmounts the whole tree and waits for an expedited RCU grace period
+// before the exit completes: about a millisecond here, between the
+// process's end and run's wait returning. Held here, that teardown happens
+// when releaseMountNS closes the reference, on a thread of its own while
+// delete removes the cgroup and the state. A container without a mount
+// namespace of its own holds the runtime's or a joined one: harmless.
+func holdMountNS(pid int) *os.File {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+	if err != nil {
+		return nil // nothing gained, nothing lost
+	}
+	return f
+}
+
+// releaseMountNS drops holdMountNS's reference in the background; the
+// channel closes once the namespace is gone, which run waits for before it
+// returns, so no mount of the container outlives it.
+func releaseMountNS(f *os.File) <-chan struct{} {
+	done := make(chan struct{})
+	if f == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		// The close runs the teardown on this goroutine's thread before it
+		// returns; delete goes on meanwhile on another.
+		f.Close()
+		close(done)
+	}()
+	return done
 }
 
 // signalRelay collects the signals a foreground run or exec forwards to

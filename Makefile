@@ -60,6 +60,7 @@ test: deps
 # fuzzing engine itself) on top of its seed corpus, which `unit` runs.
 FUZZTIME ?= 10000x
 FUZZ_TARGETS := ./libcontainer/bundle:FuzzLoad ./libcontainer/bundle:FuzzValidateID \
+	./libcontainer/bundle:FuzzDecodeMatchesEncodingJSON ./libcontainer/bundle:FuzzEncodeMatchesEncodingJSON \
 	./libcontainer/signals:FuzzParse ./libcontainer/rootfs:FuzzParseOptions \
 	./libcontainer/seccomp:FuzzCompile
 fuzz:

@@ -3,6 +3,7 @@
 #   make test    deps, unit tests, then integration tests (root)
 #   make demo    build, then run a busybox container from ./_demo/bundle
 #   make bench   tupper vs runc vs crun, N sequential `run` of /bin/true
+#                (BASELINE=path/to/older/tupper times that build alongside)
 
 GO       ?= go
 PREFIX   ?= /usr/local
@@ -79,7 +80,7 @@ integration: build
 
 bench: build
 	@[ "$$(id -u)" = 0 ] || { echo "bench needs root" >&2; exit 1; }
-	$(GO) run ./tests/bench -tupper $(BIN) -n $(N)
+	$(GO) run ./tests/bench -tupper $(BIN) -n $(N) $(if $(BASELINE),-baseline $(BASELINE))
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tupper

@@ -41,7 +41,7 @@ func report(w io.Writer, rts []*runtime, wrapper *runtime, n int, mode string) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d sequential `%s` of /bin/true per runtime, alternating\n", n, mode)
-	for _, other := range []string{"runc", "crun"} {
+	for _, other := range []string{"baseline", "runc", "crun"} {
 		if median[other] > 0 {
 			fmt.Fprintf(w, "tupper/%s: %.2f\n", other, median["tupper"]/median[other])
 		}

@@ -68,6 +68,23 @@ func Encode(s *specs.Spec) ([]byte, error) {
 	return encodeSpec(make([]byte, 0, 4096), s), nil
 }
 
+// DecodeProcess decodes a specs.Process (a process.json, exec --process)
+// as Decode does a spec: the generated decoder first, encoding/json for
+// its errors. Clients exec through such a file, and encoding/json would
+// build the process's codecs cold in every exec.
+func DecodeProcess(data []byte) (*specs.Process, error) {
+	r := newReader(data)
+	var p specs.Process
+	if err := decodeProcess(r, &p); err == nil && r.end() {
+		return &p, nil
+	}
+	var ref specs.Process
+	if err := json.Unmarshal(data, &ref); err != nil {
+		return nil, err
+	}
+	return &ref, nil
+}
+
 // decodeFast decodes a spec with the generated decoder; any error is errFast.
 func decodeFast(data []byte) (*specs.Spec, error) {
 	r := newReader(data)

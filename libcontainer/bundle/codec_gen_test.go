@@ -334,3 +334,43 @@ func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
 		checkEncode(t, &s.Spec)
 	})
 }
+
+// TestDecodeProcessMatchesEncodingJSON: DecodeProcess gives encoding/json's
+// result for the process of every config, and its error for bad input.
+func TestDecodeProcessMatchesEncodingJSON(t *testing.T) {
+	inputs := map[string][]byte{
+		"empty":        []byte(`{}`),
+		"null args":    []byte(`{"args":null,"cwd":"/"}`),
+		"folded keys":  []byte(`{"ARGS":["sh"],"Cwd":"/x","user":{"UID":5,"additionalGids":[1,2]}}`),
+		"duplicates":   []byte(`{"args":["a","b"],"args":["c"],"env":["A=1"],"env":null}`),
+		"escapes":      []byte(`{"args":["\u00e9\n","\ud83d\ude00"],"cwd":"/\u002f"}`),
+		"rlimits":      []byte(`{"args":["x"],"rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}]}`),
+		"wrong type":   []byte(`{"args":"sh"}`),
+		"overflow":     []byte(`{"user":{"uid":4294967296}}`),
+		"trailing":     []byte(`{"args":["sh"]} x`),
+		"not object":   []byte(`["sh"]`),
+		"syntax":       []byte(`{"args":["sh"]`),
+		"unknown keys": []byte(`{"args":["sh"],"zz":{"a":[1,2,{"b":null}]}}`),
+	}
+	for name, data := range configs(t) {
+		var part struct {
+			Process json.RawMessage `json:"process"`
+		}
+		if json.Unmarshal(data, &part) == nil && len(part.Process) > 0 {
+			inputs[name] = part.Process
+		}
+	}
+	for name, data := range inputs {
+		t.Run(name, func(t *testing.T) {
+			var want specs.Process
+			wantErr := json.Unmarshal(data, &want)
+			got, err := DecodeProcess(data)
+			switch {
+			case wantErr != nil && (err == nil || err.Error() != wantErr.Error()):
+				t.Fatalf("DecodeProcess(%q) = %v, %v; encoding/json: %v", short(data), got, err, wantErr)
+			case wantErr == nil && (err != nil || !reflect.DeepEqual(got, &want)):
+				t.Fatalf("DecodeProcess(%q) = %#v, %v; encoding/json: %#v", short(data), got, err, &want)
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,8 +33,8 @@ func LoadProcess(path string) (*specs.Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process file: %w", err)
 	}
-	var p specs.Process
-	if err := json.Unmarshal(data, &p); err != nil {
+	p, err := bundle.DecodeProcess(data)
+	if err != nil {
 		return nil, fmt.Errorf("process file %s: %w", path, err)
 	}
 	if len(p.Args) == 0 {
@@ -44,7 +43,7 @@ func LoadProcess(path string) (*specs.Process, error) {
 	if p.Cwd == "" {
 		p.Cwd = "/"
 	}
-	return &p, nil
+	return p, nil
 }
 
 // ExecProcess builds exec's process as runc does: the container's own

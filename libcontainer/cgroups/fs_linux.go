@@ -24,26 +24,69 @@ type files struct {
 
 // write puts data in dir/name in a single write(2), the way the kernel wants
 // control files written. Errors read "write /sys/fs/cgroup/x/pids.max: ...".
+// Plain system calls, not an *os.File: cgroup files can be polled, so
+// os.OpenFile would register each with the Go runtime's poller (four more
+// system calls per file, and create writes dozens of files).
 func (fl files) write(dir, name, data string) error {
 	path := filepath.Join(dir, name)
 	if fl.trace != nil {
 		fl.trace(path, data)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|unix.O_CLOEXEC, 0)
+	fd, err := openRetry(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	_, err = f.WriteString(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	defer unix.Close(fd)
+	for {
+		n, err := unix.Write(fd, []byte(data))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return &os.PathError{Op: "write", Path: path, Err: err}
+		case n != len(data):
+			return &os.PathError{Op: "write", Path: path, Err: unix.EIO}
+		}
+		return nil
 	}
-	return err
 }
 
-// read returns dir/name without its trailing newline.
+// read returns dir/name without its trailing newline, with plain system
+// calls as write does. Control files are small; a read that fills the
+// buffer goes on until end of file.
 func read(dir, name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	return strings.TrimSpace(string(b)), err
+	path := filepath.Join(dir, name)
+	fd, err := openRetry(path, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return strings.TrimSpace(string(buf)), nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+func openRetry(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
 
 func exists(dir, name string) bool {

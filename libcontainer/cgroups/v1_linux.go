@@ -146,11 +146,14 @@ func (m *v1Manager) placement(dirs []string) (_ *Placement, retErr error) {
 			p.CloneFD = fd
 			continue
 		}
-		f, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
+		// Not os.OpenFile, which would register the file with the
+		// runtime's poller: it only passes to the init.
+		path := filepath.Join(dir, "tasks")
+		fd, err := openRetry(path, unix.O_WRONLY|unix.O_CLOEXEC)
 		if err != nil {
-			return nil, fmt.Errorf("open cgroup: %w", err)
+			return nil, fmt.Errorf("open cgroup: %w", &os.PathError{Op: "open", Path: path, Err: err})
 		}
-		p.Tasks = append(p.Tasks, f)
+		p.Tasks = append(p.Tasks, os.NewFile(uintptr(fd), path))
 	}
 	return p, nil
 }

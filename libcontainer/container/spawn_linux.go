@@ -210,8 +210,10 @@ func startTasks(staged cgroups.Staged) <-chan tasksResult {
 }
 
 // sendTasks hands the tasks files startTasks opened to the init's
-// constructor, which waits for them.
-func sendTasks(c *Created, sock *os.File) error {
+// constructor, which waits for them. An init gone by then (a namespace it
+// could not make, a kill) is reported by what it wrote or how it ended,
+// as fail does, not by the socket's EPIPE.
+func sendTasks(c *Created, p *initProcess) error {
 	r := <-c.tasks
 	c.tasks = nil
 	if r.err != nil {
@@ -222,8 +224,8 @@ func sendTasks(c *Created, sock *os.File) error {
 	for i, f := range r.placement.Tasks {
 		fds[i] = int(f.Fd())
 	}
-	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
-		return fmt.Errorf("join cgroup: send tasks files to init: %w", err)
+	if err := unix.Sendmsg(int(p.parent.Fd()), []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
+		return p.fail(fmt.Errorf("join cgroup: send tasks files to init: %w", err))
 	}
 	return nil
 }
@@ -325,7 +327,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	p := &initProcess{cloned: p0, child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
 	if c.staged != nil {
-		if err := sendTasks(c, parent); err != nil {
+		if err := sendTasks(c, p); err != nil {
 			proc.kill()
 			return nil, err
 		}

@@ -3,8 +3,12 @@ package tests
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
@@ -63,5 +67,90 @@ func TestCgroupsStagedFailBeforeClone(t *testing.T) {
 	assertNoLeak(t, c)
 	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
 		t.Errorf("create left %s in its --root", filepath.Join(c.root, entries[0].Name()))
+	}
+}
+
+// TestCgroupsStagedNamespaces: every set of plain new namespaces (the
+// staged start: the clone makes only the pid namespace, the constructor
+// the others) gives the init exactly the namespaces the config lists, and
+// every thread of it the container's cgroup on every hierarchy. With a
+// cgroup namespace, a process exec'd into the container sees its cgroup
+// as "/" on every hierarchy: the namespace's root is the container's
+// cgroup, which the constructor joined before the init unshared it.
+func TestCgroupsStagedNamespaces(t *testing.T) {
+	all := []specs.LinuxNamespaceType{
+		specs.PIDNamespace, specs.NetworkNamespace, specs.IPCNamespace,
+		specs.UTSNamespace, specs.MountNamespace, specs.CgroupNamespace,
+	}
+	for _, tc := range []struct {
+		name string
+		ns   []specs.LinuxNamespaceType
+	}{
+		{"all", all},
+		{"no pid", []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.MountNamespace, specs.CgroupNamespace, specs.UTSNamespace}},
+		{"no cgroup", []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace, specs.IPCNamespace}},
+		{"mount only", []specs.LinuxNamespaceType{specs.MountNamespace}},
+		{"none", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCtr(t, "sleep", "1000")
+			c.spec.Linux.Namespaces = nil
+			for _, typ := range tc.ns {
+				c.setNamespace(typ, "")
+			}
+			mnt := slices.Contains(tc.ns, specs.MountNamespace)
+			if !mnt {
+				// Both need a mount namespace; without one they would be the host's.
+				c.spec.Linux.MaskedPaths, c.spec.Linux.ReadonlyPaths = nil, nil
+			}
+			if !slices.Contains(tc.ns, specs.UTSNamespace) {
+				c.spec.Hostname = ""
+			}
+			c.mustCreate()
+			pid := strconv.Itoa(c.state().Pid)
+			for _, typ := range all {
+				host, err := os.Readlink("/proc/self/ns/" + nsFile[typ])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := os.Readlink("/proc/" + pid + "/ns/" + nsFile[typ])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := slices.Contains(tc.ns, typ); (got != host) != want {
+					t.Errorf("init's %s namespace %s, the host's %s: want a new one %v", typ, got, host, want)
+				}
+			}
+			want := cgroupParent + "/" + c.key
+			tasks, err := os.ReadDir("/proc/" + pid + "/task")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, task := range tasks {
+				for _, line := range strings.Split(strings.TrimSpace(readFile(t, "/proc/"+pid+"/task/"+task.Name()+"/cgroup")), "\n") {
+					parts := strings.SplitN(line, ":", 3)
+					if len(parts) != 3 || parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
+						continue // an empty cgroup2 hierarchy: tupper makes no cgroup there
+					}
+					if parts[2] != want {
+						t.Errorf("thread %s of the init is in %s on hierarchy %s, want %s", task.Name(), parts[2], parts[0]+":"+parts[1], want)
+					}
+				}
+			}
+			if !mnt || !slices.Contains(tc.ns, specs.CgroupNamespace) {
+				return
+			}
+			c.must("start", nil)
+			out := c.must("exec", nil, "cat", "/proc/self/cgroup")
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				parts := strings.SplitN(line, ":", 3)
+				if len(parts) != 3 || parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
+					continue
+				}
+				if parts[2] != "/" {
+					t.Errorf("inside the cgroup namespace, an exec'd process is in %s on hierarchy %s, want /", parts[2], parts[0]+":"+parts[1])
+				}
+			}
+		})
 	}
 }

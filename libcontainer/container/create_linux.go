@@ -37,7 +37,7 @@ type CreateOptions struct {
 type Created struct {
 	*Container
 	intermediate *childProcess // the process started by create; nil once reaped
-	// staged: the cgroup is created while the init starts (lateCgroup).
+	// staged: the cgroup is created while the init starts (startTasks, sendTasks).
 	staged  cgroups.Staged
 	tasks   <-chan tasksResult // staged's v1 part, created beside the clone
 	console *os.File           // our end of the console socketpair (ForegroundTTY)

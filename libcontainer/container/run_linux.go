@@ -57,6 +57,13 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		tty.finish()
 	}
 	o.debug("wait", t)
+	if h, _ := c.rec.Config.Hooks(); h != nil && len(h.Poststop) > 0 && !keep {
+		// Poststop hooks run once the container is deleted, and may
+		// expect its mounts gone (a device to detach, a filesystem to
+		// unmount): no overlap then.
+		mntNS.Close()
+		mntNS = nil
+	}
 	released := releaseMountNS(mntNS)
 	if !keep {
 		t = time.Now()

@@ -224,7 +224,7 @@ func sendTasks(c *Created, p *initProcess) error {
 	for i, f := range r.placement.Tasks {
 		fds[i] = int(f.Fd())
 	}
-	if err := unix.Sendmsg(int(p.parent.Fd()), []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
+	if err := unix.Sendmsg(int(p.parent.Fd()), []byte{0}, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL); err != nil {
 		return p.fail(fmt.Errorf("join cgroup: send tasks files to init: %w", err))
 	}
 	return nil

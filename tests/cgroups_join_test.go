@@ -58,8 +58,22 @@ func TestCgroupsJoinRefused(t *testing.T) {
 	c.root = t.TempDir()
 	// A level made here, not by tupper, gets no cpus (cgroup.clone_children
 	// is 0), and tupper copies its empty value to the container's cgroup.
-	empty := filepath.Join("/sys/fs/cgroup/cpuset", cgroupParent, c.key)
-	if err := os.MkdirAll(empty, 0o755); err != nil {
+	// The shared parent must not be such a level: every later container
+	// under it would fail to join. Made here when missing, it gets the
+	// root's cpus and mems.
+	parent := filepath.Join("/sys/fs/cgroup/cpuset", cgroupParent)
+	if err := os.Mkdir(parent, 0o755); err == nil {
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			v := readFile(t, filepath.Join("/sys/fs/cgroup/cpuset", f))
+			if err := os.WriteFile(filepath.Join(parent, f), []byte(v), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	} else if !os.IsExist(err) {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(parent, c.key)
+	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if cpus := strings.TrimSpace(readFile(t, filepath.Join(empty, "cpuset.cpus"))); cpus != "" {

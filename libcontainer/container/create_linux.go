@@ -40,6 +40,7 @@ type Created struct {
 	// staged: the cgroup is created while the init starts (startTasks, sendTasks).
 	staged  cgroups.Staged
 	tasks   <-chan tasksResult // staged's v1 part, created beside the clone
+	netns   <-chan netnsResult // the new network namespace, made beside create
 	console *os.File           // our end of the console socketpair (ForegroundTTY)
 }
 
@@ -73,6 +74,17 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 		return nil, errors.New("process.terminal is set: give --console-socket to receive the terminal, or run in the foreground")
 	}
 	o.debug("load bundle", t0)
+	var netns <-chan netnsResult
+	if hasNewNamespace(spec, specs.NetworkNamespace) && plainNamespaces(spec) && !o.rootless() {
+		netns = startNetNS()
+		defer func() {
+			if netns != nil { // create failed before it had a container
+				if r := <-netns; r.err == nil {
+					unix.Close(r.fd)
+				}
+			}
+		}()
+	}
 
 	dir, err := o.store().Create(id)
 	if err != nil {
@@ -81,6 +93,14 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	c := &Created{Container: &Container{opts: o, dir: dir, rec: &state.Record{
 		ID: id, Bundle: bundleDir, Rootfs: rootfs, Config: state.NewConfig(spec),
 	}}}
+	c.netns, netns = netns, nil
+	defer func() {
+		if c.netns != nil { // startInit did not get to it
+			if r := <-c.netns; r.err == nil {
+				unix.Close(r.fd)
+			}
+		}
+	}()
 	defer func() {
 		if retErr != nil {
 			c.undo()

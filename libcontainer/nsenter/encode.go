@@ -33,6 +33,9 @@ type Request struct {
 	// FastExec: after the fork, read a FastExec from the sync socket and
 	// execute it (fastexec.c).
 	FastExec bool
+	// NetFD, when above 0, is a new network namespace the runtime made
+	// while this process started, to join first (setns).
+	NetFD int
 	// CgroupLate: after Unshare, receive v1 tasks files as SCM_RIGHTS
 	// with one byte on the sync socket and write "0" to each (see
 	// cgroups.Staged). The runtime creates them while this process starts.
@@ -45,7 +48,7 @@ type Request struct {
 
 // Empty tells whether the constructor has nothing to do.
 func (r *Request) Empty() bool {
-	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork && !r.CgroupLate
+	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork && !r.CgroupLate && r.NetFD <= 0
 }
 
 // Encode renders r as the value of EnvName. The caller orders Joins; the
@@ -64,6 +67,10 @@ func (r *Request) Encode() string {
 		b.WriteString(j.Kind)
 		b.WriteByte(':')
 		b.WriteString(j.Path)
+	}
+	if r.NetFD > 0 {
+		b.WriteString("\nnetfd=")
+		b.WriteString(strconv.Itoa(r.NetFD))
 	}
 	if r.Unshare != 0 {
 		b.WriteString("\nunshare=")

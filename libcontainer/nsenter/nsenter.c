@@ -156,6 +156,7 @@ static void join_cgroups_late(void)
 // The variable holds fields separated by '\n':
 //   fd=N           the sync socket
 //   join=KIND:PATH a namespace to join, in the order given (user last)
+//   netfd=FD       a new network namespace the runtime made meanwhile: join it
 //   unshare=FLAGS  namespaces to create before forking (decimal clone flags)
 //   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)
 //   cgroup=FD      a v1 "tasks" file: write "0" to move this (still only)
@@ -176,7 +177,7 @@ void tupper_nsenter(void)
 	if (spec == NULL)
 		_exit(1);
 
-	int do_fork = 0, unshare_flags = 0, fast_exec = 0, user_maps = 0, cgroup_late = 0;
+	int do_fork = 0, unshare_flags = 0, fast_exec = 0, user_maps = 0, cgroup_late = 0, net_fd = -1;
 	struct { int fd; const char *kind, *path; } joins[MAX_JOINS];
 	int njoins = 0;
 	char offsets[256] = "";
@@ -216,6 +217,8 @@ void tupper_nsenter(void)
 			joins[njoins].kind = kind;
 			joins[njoins].path = path;
 			njoins++;
+		} else if (strncmp(line, "netfd=", 6) == 0) {
+			net_fd = atoi(line + 6);
 		} else if (strncmp(line, "unshare=", 8) == 0) {
 			unshare_flags = atoi(line + 8);
 		} else if (strncmp(line, "offset=", 7) == 0) {
@@ -258,6 +261,11 @@ void tupper_nsenter(void)
 		if (ok == '1' && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 			report("become root in the user namespace: %s", strerr(errno));
 		unshare_flags &= ~CLONE_NEWUSER;
+	}
+	if (net_fd >= 0) {
+		if (setns(net_fd, CLONE_NEWNET) < 0)
+			report("join network namespace: %s", strerr(errno));
+		close(net_fd);
 	}
 	if (unshare_flags && unshare(unshare_flags) < 0)
 		report("unshare namespaces %#x: %s", unshare_flags, strerr(errno));

@@ -377,6 +377,10 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	stdio := [3]*os.File{orDefault(co.Stdin, os.Stdin), orDefault(co.Stdout, os.Stdout), orDefault(co.Stderr, os.Stderr)}
 	p0 := time.Now()
+	// The init's work is one locked thread's: with a single P its Go
+	// runtime starts fewer threads, which the final execve must also wait
+	// to see die. Its environment is cleared before anything else runs.
+	cf.env = append(cf.env, "GOMAXPROCS=1")
 	proc, err := startChild(exe, []string{"tupper", "init"}, cf.env, stdio, cf.extra, attr)
 	if err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)

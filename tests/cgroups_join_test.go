@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
 
@@ -106,4 +108,24 @@ func TestCgroupsJoinRefused(t *testing.T) {
 func unifiedHasControllers() bool {
 	b, err := os.ReadFile("/sys/fs/cgroup/unified/cgroup.controllers")
 	return err == nil && strings.TrimSpace(string(b)) != ""
+}
+
+// TestCgroupsDeviceRuleRefused: a device rule the runtime refuses fails
+// create with the field's name and leaves nothing behind. On a v1 or
+// hybrid host the rules are written while the init starts, before it is
+// sent its config; elsewhere with the other resources.
+func TestCgroupsDeviceRuleRefused(t *testing.T) {
+	c := newCtr(t, "true")
+	c.root = t.TempDir()
+	major, minor := int64(1), int64(3)
+	c.spec.Linux.Resources.Devices = append(c.spec.Linux.Resources.Devices,
+		specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "rwz"})
+	stderr, code := c.create()
+	if code != 1 || !strings.Contains(stderr, "linux.resources.devices[1]") {
+		t.Errorf("create: exit %d, stderr %q; want 1 and the rule's field", code, stderr)
+	}
+	assertNoLeak(t, c)
+	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
+		t.Errorf("create left %s in its --root", entries[0].Name())
+	}
 }

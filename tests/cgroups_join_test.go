@@ -83,8 +83,9 @@ func TestCgroupsJoinRefused(t *testing.T) {
 	}
 	c.spec.Linux.CgroupsPath = cgroupParent + "/" + c.key + "/ctr"
 	stderr, code := c.create()
-	if code != 1 || !strings.Contains(stderr, "join cgroup") || !strings.Contains(stderr, "no space left on device") {
-		t.Errorf("create: exit %d, stderr %q; want 1 and the refused join", code, stderr)
+	tasks := filepath.Join(empty, "ctr", "tasks")
+	if code != 1 || !strings.Contains(stderr, "join cgroup: write "+tasks+": no space left on device") {
+		t.Errorf("create: exit %d, stderr %q; want 1 and the refused join of %s", code, stderr, tasks)
 	}
 	if dirs := fixture.CgroupDirs(c.spec.Linux.CgroupsPath); len(dirs) > 0 {
 		t.Errorf("create left the container's cgroup: %s", dirs)

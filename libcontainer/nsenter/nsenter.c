@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -113,6 +114,24 @@ static void check_proc_self(void)
 	close(proc);
 }
 
+// join_tasks writes "0" to the v1 tasks file open at fd, moving this
+// process (single-threaded still) into that cgroup, and closes fd. A
+// refusal names the file, found through the fd's link.
+static void join_tasks(int fd)
+{
+	if (write(fd, "0", 1) != 1) {
+		int err = errno;
+		char link[64], path[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, path, sizeof(path) - 1);
+		if (n <= 0)
+			report("join cgroup: write tasks: %s", strerr(err));
+		path[n] = '\0';
+		report("join cgroup: write %s: %s", path, strerr(err));
+	}
+	close(fd);
+}
+
 // join_cgroups_late receives the v1 "tasks" files the runtime opened while
 // this process started (one byte carrying them as SCM_RIGHTS on the sync
 // socket) and writes "0" to each, moving this still single-threaded
@@ -145,11 +164,8 @@ static void join_cgroups_late(void)
 			continue;
 		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		memcpy(fds, CMSG_DATA(c), count * sizeof(int));
-		for (size_t i = 0; i < count; i++) {
-			if (write(fds[i], "0", 1) != 1)
-				report("join cgroup: write tasks: %s", strerr(errno));
-			close(fds[i]);
-		}
+		for (size_t i = 0; i < count; i++)
+			join_tasks(fds[i]);
 	}
 }
 
@@ -199,10 +215,7 @@ void tupper_nsenter(void)
 			// Before any join: the cgroup files are reachable by fd from
 			// any namespace, and the process must be in its cgroup before
 			// it forks.
-			int fd = atoi(line + 7);
-			if (write(fd, "0", 1) != 1)
-				report("join cgroup: write tasks: %s", strerr(errno));
-			close(fd);
+			join_tasks(atoi(line + 7));
 		} else if (strncmp(line, "join=", 5) == 0) {
 			// Every path is opened before any is joined: once in the
 			// container's mount namespace, /proc is the container's.

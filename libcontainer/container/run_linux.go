@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/state"
 )
 
 // Run creates and starts a container. With detach it returns at once;
@@ -197,15 +199,26 @@ func supervise(pid int, sigs chan os.Signal, tty *relay) int {
 	}
 }
 
-// destroyAfter deletes the container after run, logging what fails.
+// destroyAfter deletes the container after run, logging what fails. The
+// record is the one create made, kept in memory: nothing run waits through
+// changes what delete needs (the cgroup, the hooks), and reading it back
+// costs a decode. The directory is locked again, and must still be the one
+// create made: a container deleted meanwhile, and maybe another created
+// with its id, is not run's to delete.
 func (c *Created) destroyAfter(o *Options, id string) {
-	cc, err := Load(o, id)
+	dir, err := o.store().Open(id)
 	if err != nil {
-		if !errors.Is(err, ErrNotRunning) {
+		if !errors.Is(err, state.ErrNotExist) {
 			o.Log.Warn("delete after run", "id", id, "err", err)
 		}
 		return
 	}
+	if !dir.Same(c.dir) {
+		dir.Close()
+		o.Log.Warn("delete after run: the container was deleted, and its id taken again, meanwhile", "id", id)
+		return
+	}
+	cc := &Container{opts: o, dir: dir, rec: c.rec}
 	defer cc.Close()
 	if err := cc.Destroy(true); err != nil {
 		o.Log.Warn("delete after run", "id", id, "err", err)

@@ -22,6 +22,8 @@ type Dir struct {
 	ID   string
 	Path string
 	fd   int
+	// dev and ino tell this directory from a later one of the same name.
+	dev, ino uint64
 }
 
 // Create makes and locks the directory for a new container. A directory
@@ -63,7 +65,12 @@ func lock(id, path string) (*Dir, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return &Dir{ID: id, Path: path, fd: fd}, nil
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return &Dir{ID: id, Path: path, fd: fd, dev: st.Dev, ino: st.Ino}, nil
 }
 
 // List returns the ids of every container directory, sorted. Directories
@@ -111,6 +118,13 @@ func (d *Dir) Write(r *Record) error {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	return WriteFileAtomic(filepath.Join(d.Path, FileName), data, 0o600)
+}
+
+// Same tells whether d and other are one directory (device and inode), not
+// two of the same name: a container deleted and another created with its
+// id in between.
+func (d *Dir) Same(other *Dir) bool {
+	return d.dev == other.dev && d.ino == other.ino
 }
 
 // FIFOPath is the path of the container's exec FIFO.

@@ -66,10 +66,7 @@ func TestCreateRejects(t *testing.T) {
 			}
 			_, stderr, code := tupperWith(t, c.opts(), "create", "--bundle", c.bundle, c.id)
 			wantError(t, "create", code, stderr, tc.words...)
-			assertNoLeak(t, c)
-			if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-				t.Errorf("create left %s in its --root", entries[0].Name())
-			}
+			assertCreateLeftNothing(t, c, false)
 		})
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
 
 // TestCgroupsInitThreadsJoined: every thread of a created container's init
@@ -87,21 +85,7 @@ func TestCgroupsJoinRefused(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "join cgroup: write "+tasks+": no space left on device") {
 		t.Errorf("create: exit %d, stderr %q; want 1 and the refused join of %s", code, stderr, tasks)
 	}
-	if dirs := fixture.CgroupDirs(c.spec.Linux.CgroupsPath); len(dirs) > 0 {
-		t.Errorf("create left the container's cgroup: %s", dirs)
-	}
-	// The levels above it are the test's own and, in the other
-	// hierarchies, those tupper made as missing parents and leaves, as it
-	// leaves every level above a container's cgroup.
-	for _, d := range fixture.CgroupDirs(cgroupParent + "/" + c.key) {
-		if err := os.Remove(d); err != nil {
-			t.Errorf("remove %s: %v", d, err)
-		}
-	}
-	assertNoLeak(t, c)
-	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-		t.Errorf("create left %s in its --root", entries[0].Name())
-	}
+	assertCreateLeftNothing(t, c, true)
 }
 
 // unifiedHasControllers tells whether a hybrid host's cgroup2 hierarchy has
@@ -125,8 +109,5 @@ func TestCgroupsDeviceRuleRefused(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "linux.resources.devices[1]") {
 		t.Errorf("create: exit %d, stderr %q; want 1 and the rule's field", code, stderr)
 	}
-	assertNoLeak(t, c)
-	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-		t.Errorf("create left %s in its --root", entries[0].Name())
-	}
+	assertCreateLeftNothing(t, c, false)
 }

@@ -270,10 +270,7 @@ func TestCgroupsMissingController(t *testing.T) {
 			tc.set(c.spec.Linux.Resources)
 			stderr, code := c.create()
 			wantError(t, "create", code, stderr, tc.ctrl)
-			assertNoLeak(t, c)
-			if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-				t.Errorf("create left %s in its --root", entries[0].Name())
-			}
+			assertCreateLeftNothing(t, c, false)
 		})
 	}
 }

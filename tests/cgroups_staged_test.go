@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/tupper-runtime/tupper/tests/internal/fixture"
 )
 
 // TestCgroupsStagedTasksFail: on a v1 or hybrid host the v1 directories of
@@ -34,20 +32,7 @@ func TestCgroupsStagedTasksFail(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "cpu.shares") {
 		t.Errorf("create: exit %d, stderr %q; want 1 and the cgroup that could not be made", code, stderr)
 	}
-	if dirs := fixture.CgroupDirs(c.spec.Linux.CgroupsPath); len(dirs) > 0 {
-		t.Errorf("create left the container's cgroup: %s", dirs)
-	}
-	// The levels above it are the ones tupper made as missing parents,
-	// which it leaves as it leaves every level above a container's cgroup.
-	for _, d := range fixture.CgroupDirs(cgroupParent + "/" + c.key) {
-		if err := os.Remove(d); err != nil {
-			t.Errorf("remove %s: %v", d, err)
-		}
-	}
-	assertNoLeak(t, c)
-	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-		t.Errorf("create left %s in its --root", filepath.Join(c.root, entries[0].Name()))
-	}
+	assertCreateLeftNothing(t, c, true)
 }
 
 // TestCgroupsStagedFailBeforeClone: create fails after the goroutine that
@@ -64,10 +49,7 @@ func TestCgroupsStagedFailBeforeClone(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "connect to console socket") {
 		t.Errorf("create: exit %d, stderr %q; want 1 and the console socket's error", code, stderr)
 	}
-	assertNoLeak(t, c)
-	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-		t.Errorf("create left %s in its --root", filepath.Join(c.root, entries[0].Name()))
-	}
+	assertCreateLeftNothing(t, c, false)
 }
 
 // TestCgroupsStagedNamespaces: every set of plain new namespaces (the

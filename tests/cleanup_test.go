@@ -68,3 +68,27 @@ func checkDevices(t *testing.T) {
 		t.Error(c)
 	}
 }
+
+// assertCreateLeftNothing checks a failed create of c, which was given a
+// --root of its own: nothing of assertNoLeak's, and no entry in that root.
+// With nested, c's cgroupsPath lies below cgroupParent/c.key: the
+// container's own cgroup must be gone; the levels above it, made by the
+// test or by tupper as missing parents (which it leaves, as it leaves
+// every level above a container's cgroup), are removed before the check.
+func assertCreateLeftNothing(t *testing.T, c *ctr, nested bool) {
+	t.Helper()
+	if nested {
+		if dirs := fixture.CgroupDirs(c.spec.Linux.CgroupsPath); len(dirs) > 0 {
+			t.Errorf("create left the container's cgroup: %s", dirs)
+		}
+		for _, d := range fixture.CgroupDirs(cgroupParent + "/" + c.key) {
+			if err := os.Remove(d); err != nil {
+				t.Errorf("remove %s: %v", d, err)
+			}
+		}
+	}
+	assertNoLeak(t, c)
+	if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
+		t.Errorf("create left %s in its --root", filepath.Join(c.root, entries[0].Name()))
+	}
+}

@@ -204,10 +204,7 @@ func TestProcessHookFailsCreate(t *testing.T) {
 				if code == 0 {
 					return
 				}
-				assertNoLeak(t, c)
-				if entries, _ := os.ReadDir(c.root); len(entries) > 0 {
-					t.Errorf("create left %s in its --root", entries[0].Name())
-				}
+				assertCreateLeftNothing(t, c, false)
 				if recs := readHookLog(t, filepath.Join(d.host, "log")); len(recs) > 0 {
 					t.Errorf("the hook after the failing one ran: %v", recs)
 				}

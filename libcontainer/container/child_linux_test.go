@@ -32,17 +32,7 @@ func TestReapFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
-			defer parent.Close()
-			p, err := startChild("/bin/sh", []string{"sh", "-c", tt.script}, nil, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, []*os.File{child}, nil)
-			child.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			parent, p := startShell(t, tt.script)
 			ch := newChannel(parent)
 			var cause error
 			switch {
@@ -73,4 +63,25 @@ func TestReapFailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startShell starts sh -c script as a child holding the other end of a
+// socketpair as fd 3, as an init holds its sync socket, and returns this
+// process's end, closed when the test ends. Reaping the child is the
+// caller's: a kill by pid once someone else reaped it could hit another
+// process.
+func startShell(t *testing.T, script string) (*os.File, *childProcess) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
+	t.Cleanup(func() { parent.Close() })
+	p, err := startChild("/bin/sh", []string{"sh", "-c", script}, nil, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, []*os.File{child}, nil)
+	child.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parent, p
 }

@@ -27,17 +27,7 @@ func TestSendTasksInitGone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
-			defer parent.Close()
-			proc, err := startChild("/bin/sh", []string{"sh", "-c", tt.script}, nil, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, []*os.File{child}, nil)
-			child.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			parent, proc := startShell(t, tt.script)
 			defer proc.kill()
 			// Until the child has exited, without reaping it.
 			var info unix.Siginfo

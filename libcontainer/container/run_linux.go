@@ -201,10 +201,10 @@ func supervise(pid int, sigs chan os.Signal, tty *relay) int {
 
 // destroyAfter deletes the container after run, logging what fails. The
 // record is the one create made, kept in memory: nothing run waits through
-// changes what delete needs (the cgroup, the hooks), and reading it back
-// costs a decode. The directory is locked again, and must still be the one
-// create made: a container deleted meanwhile, and maybe another created
-// with its id, is not run's to delete.
+// changes what delete needs (the cgroup, the hooks), and decoding it again
+// costs more than the rest of delete's reads. The directory is locked
+// again, and must still name create's init: a container deleted meanwhile,
+// and maybe another created with its id, is not run's to delete.
 func (c *Created) destroyAfter(o *Options, id string) {
 	dir, err := o.store().Open(id)
 	if err != nil {
@@ -213,7 +213,7 @@ func (c *Created) destroyAfter(o *Options, id string) {
 		}
 		return
 	}
-	if !dir.Same(c.dir) {
+	if pid, start, err := dir.Owner(); err != nil || pid != c.rec.Pid || start != c.rec.StartTime {
 		dir.Close()
 		o.Log.Warn("delete after run: the container was deleted, and its id taken again, meanwhile", "id", id)
 		return

@@ -22,8 +22,6 @@ type Dir struct {
 	ID   string
 	Path string
 	fd   int
-	// dev and ino tell this directory from a later one of the same name.
-	dev, ino uint64
 }
 
 // Create makes and locks the directory for a new container. A directory
@@ -65,12 +63,7 @@ func lock(id, path string) (*Dir, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	return &Dir{ID: id, Path: path, fd: fd, dev: st.Dev, ino: st.Ino}, nil
+	return &Dir{ID: id, Path: path, fd: fd}, nil
 }
 
 // List returns the ids of every container directory, sorted. Directories
@@ -120,11 +113,23 @@ func (d *Dir) Write(r *Record) error {
 	return WriteFileAtomic(filepath.Join(d.Path, FileName), data, 0o600)
 }
 
-// Same tells whether d and other are one directory (device and inode), not
-// two of the same name: a container deleted and another created with its
-// id in between.
-func (d *Dir) Same(other *Dir) bool {
-	return d.dev == other.dev && d.ino == other.ino
+// Owner reads which init the record names, its pid and start time, which
+// tell one container from a later one with the same id (a directory's
+// inode number does not: the filesystem reuses it), without decoding the
+// rest of the record.
+func (d *Dir) Owner() (pid int, startTime uint64, err error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, FileName))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read state: %w", err)
+	}
+	var r struct {
+		Pid       int    `json:"pid"`
+		StartTime uint64 `json:"start_time"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return 0, 0, fmt.Errorf("read state %s: %w", filepath.Join(d.Path, FileName), err)
+	}
+	return r.Pid, r.StartTime, nil
 }
 
 // FIFOPath is the path of the container's exec FIFO.

@@ -42,15 +42,9 @@
 // fail reports like the Go init does (a JSON error line) and exits.
 extern void tupper_report(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-// lowercase errno text, as Go prints it ("permission denied").
-static const char *errtext(int e)
-{
-	static char buf[128];
-	snprintf(buf, sizeof(buf), "%s", strerror(e));
-	if (buf[0] >= 'A' && buf[0] <= 'Z')
-		buf[0] += 'a' - 'A';
-	return buf;
-}
+// errno's text lowercased, as Go prints it (nsenter.c).
+extern const char *tupper_strerr(int e);
+#define strerr tupper_strerr
 
 struct proc {
 	char **argv, **envp;
@@ -94,10 +88,10 @@ static void parse(int fd, struct proc *p)
 {
 	uint32_t total;
 	if (read_full(fd, &total, 4) < 0 || total > (64u << 20))
-		tupper_report("exec: read process: %s", errtext(errno));
+		tupper_report("exec: read process: %s", strerr(errno));
 	unsigned char *buf = malloc(total + 1);
 	if (buf == NULL || read_full(fd, buf, total) < 0)
-		tupper_report("exec: read process: %s", errtext(errno));
+		tupper_report("exec: read process: %s", strerr(errno));
 	memset(p, 0, sizeof(*p));
 	p->root_fd = -1;
 	p->argv = calloc(total / 5 + 2, sizeof(char *));
@@ -128,7 +122,7 @@ static void parse(int fd, struct proc *p)
 		case 'r': {
 			struct rlimit rl = {.rlim_cur = u64(v + 4), .rlim_max = u64(v + 12)};
 			if (setrlimit((int)u32(v), &rl) < 0)
-				tupper_report("process.rlimits: setrlimit %u: %s", u32(v), errtext(errno));
+				tupper_report("process.rlimits: setrlimit %u: %s", u32(v), strerr(errno));
 			break;
 		}
 		}
@@ -175,7 +169,7 @@ static const char *look_path(struct proc *p)
 			return file;
 		if (eacces)
 			tupper_report("exec: \"%s\": permission denied", file);
-		tupper_report("exec: \"%s\": stat %s: %s", file, file, errtext(errno));
+		tupper_report("exec: \"%s\": stat %s: %s", file, file, strerr(errno));
 	}
 	for (int i = p->envc - 1; i >= 0 && path == NULL; i--)
 		if (strncmp(p->envp[i], "PATH=", 5) == 0)
@@ -210,7 +204,7 @@ static void load_seccomp(struct proc *p)
 		.filter = (struct sock_filter *)p->filter,
 	};
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->filter_flags, &prog) < 0)
-		tupper_report("linux.seccomp: load filter: %s", errtext(errno));
+		tupper_report("linux.seccomp: load filter: %s", strerr(errno));
 }
 
 static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
@@ -233,21 +227,21 @@ static void write_oom(const char *v)
 	struct stat st;
 	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (proc < 0)
-		tupper_report("process.oomScoreAdj: open /proc: %s", errtext(errno));
+		tupper_report("process.oomScoreAdj: open /proc: %s", strerr(errno));
 	if (fstatfs(proc, &sfs) < 0 || fstat(proc, &st) < 0 || sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO)
 		tupper_report("process.oomScoreAdj: open %s: /proc is not the root of a procfs", path);
 	int self = openat2_(proc, "self", O_PATH | O_DIRECTORY | O_CLOEXEC,
 			    RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
 	if (self < 0)
-		tupper_report("process.oomScoreAdj: open %s: self: %s", path, errtext(errno));
+		tupper_report("process.oomScoreAdj: open %s: self: %s", path, strerr(errno));
 	int fd = openat2_(self, "oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
 			  RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
-		tupper_report("process.oomScoreAdj: open %s: %s", path, errtext(errno));
+		tupper_report("process.oomScoreAdj: open %s: %s", path, strerr(errno));
 	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
 		tupper_report("process.oomScoreAdj: open %s: not on procfs", path);
 	if (write(fd, v, strlen(v)) < 0)
-		tupper_report("process.oomScoreAdj: write %s: %s", path, errtext(errno));
+		tupper_report("process.oomScoreAdj: write %s: %s", path, strerr(errno));
 	close(fd);
 	close(self);
 	close(proc);
@@ -260,11 +254,11 @@ static void write_oom(const char *v)
 static void chroot_root(int fd)
 {
 	if (fchdir(fd) < 0)
-		tupper_report("chdir to the container's root: %s", errtext(errno));
+		tupper_report("chdir to the container's root: %s", strerr(errno));
 	if (chroot(".") < 0)
-		tupper_report("chroot to the container's root: %s", errtext(errno));
+		tupper_report("chroot to the container's root: %s", strerr(errno));
 	if (chdir("/") < 0)
-		tupper_report("chdir to /: %s", errtext(errno));
+		tupper_report("chdir to /: %s", strerr(errno));
 	close(fd);
 }
 
@@ -303,11 +297,11 @@ void tupper_fast_exec(int sync_fd)
 	umask(p.has_umask ? p.umask : 022);
 	const char *cwd = p.cwd ? p.cwd : "/";
 	if (chdir(cwd) < 0)
-		tupper_report("process.cwd: chdir %s: %s", cwd, errtext(errno));
+		tupper_report("process.cwd: chdir %s: %s", cwd, strerr(errno));
 	check_cwd(cwd);
 	const char *path = look_path(&p);
 	if (syscall(SYS_close_range, 3 + p.preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		tupper_report("close fds: %s", errtext(errno));
+		tupper_report("close fds: %s", strerr(errno));
 	if (!p.nnp)
 		load_seccomp(&p);
 	if (p.has_caps) {
@@ -315,17 +309,17 @@ void tupper_fast_exec(int sync_fd)
 			if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
 				break;
 			if (!(p.caps[0] & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-				tupper_report("process.capabilities.bounding: drop %d: %s", c, errtext(errno));
+				tupper_report("process.capabilities.bounding: drop %d: %s", c, strerr(errno));
 		}
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-			tupper_report("keep capabilities: %s", errtext(errno));
+			tupper_report("keep capabilities: %s", strerr(errno));
 	}
 	if (setgroups((size_t)p.ngroups, p.groups) < 0 && !(p.ngroups == 0 && errno == EPERM))
-		tupper_report("process.user.additionalGids: setgroups: %s", errtext(errno));
+		tupper_report("process.user.additionalGids: setgroups: %s", strerr(errno));
 	if (setresgid(p.gid, p.gid, p.gid) < 0)
-		tupper_report("process.user.gid %u: %s", p.gid, errtext(errno));
+		tupper_report("process.user.gid %u: %s", p.gid, strerr(errno));
 	if (setresuid(p.uid, p.uid, p.uid) < 0)
-		tupper_report("process.user.uid %u: %s", p.uid, errtext(errno));
+		tupper_report("process.user.uid %u: %s", p.uid, strerr(errno));
 	if (p.has_caps) {
 		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct data[2];
@@ -335,21 +329,21 @@ void tupper_fast_exec(int sync_fd)
 			data[i].inheritable = (uint32_t)(p.caps[3] >> (32 * i));
 		}
 		if (syscall(SYS_capset, &hdr, data) < 0)
-			tupper_report("process.capabilities: capset: %s", errtext(errno));
+			tupper_report("process.capabilities: capset: %s", strerr(errno));
 		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 		uint64_t amb = p.caps[4] & p.caps[2] & p.caps[3];
 		for (int c = 0; c < 64; c++)
 			if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-				tupper_report("process.capabilities.ambient %d: %s", c, errtext(errno));
+				tupper_report("process.capabilities.ambient %d: %s", c, strerr(errno));
 	}
 	if (p.nnp) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			tupper_report("process.noNewPrivileges: %s", errtext(errno));
+			tupper_report("process.noNewPrivileges: %s", strerr(errno));
 		load_seccomp(&p);
 	}
 	static const char ready[] = "{\"type\":\"ready\"}\n";
 	if (write(sync_fd, ready, sizeof(ready) - 1) < 0)
 		_exit(1);
 	execve(path, p.argv, p.envp);
-	tupper_report("exec: \"%s\": %s", p.argv[0], errtext(errno));
+	tupper_report("exec: \"%s\": %s", p.argv[0], strerr(errno));
 }

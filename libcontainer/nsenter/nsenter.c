@@ -71,8 +71,11 @@ static int ns_flag(const char *kind)
 	return 0;
 }
 
-// strerr is errno's text lowercased, as Go prints it ("permission denied").
-static const char *strerr(int e)
+// tupper_strerr is errno's text lowercased, as Go prints it ("permission
+// denied"); fastexec.c uses it too.
+const char *tupper_strerr(int e);
+#define strerr tupper_strerr
+const char *tupper_strerr(int e)
 {
 	static char buf[128];
 	snprintf(buf, sizeof(buf), "%s", strerror(e));

@@ -70,10 +70,7 @@ func (c *Config) Process() (*specs.Process, error) {
 
 // Hooks are the spec's hooks (nil if none).
 func (c *Config) Hooks() (*specs.Hooks, error) {
-	if c.spec == nil && c.absent("hooks") {
-		return nil, nil
-	}
-	s, err := c.Spec()
+	s, err := c.specWith("hooks")
 	if s == nil || err != nil {
 		return nil, err
 	}
@@ -82,10 +79,7 @@ func (c *Config) Hooks() (*specs.Hooks, error) {
 
 // Annotations are the spec's annotations (nil if none).
 func (c *Config) Annotations() (map[string]string, error) {
-	if c.spec == nil && c.absent("annotations") {
-		return nil, nil
-	}
-	s, err := c.Spec()
+	s, err := c.specWith("annotations")
 	if s == nil || err != nil {
 		return nil, err
 	}
@@ -94,19 +88,26 @@ func (c *Config) Annotations() (map[string]string, error) {
 
 // Seccomp is the spec's linux.seccomp (nil if none).
 func (c *Config) Seccomp() (*specs.LinuxSeccomp, error) {
-	if c.spec == nil && c.absent("seccomp") {
-		return nil, nil
-	}
-	s, err := c.Spec()
+	s, err := c.specWith("seccomp")
 	if s == nil || s.Linux == nil || err != nil {
 		return nil, err
 	}
 	return s.Linux.Seccomp, nil
 }
 
+// specWith is Spec, or nil without decoding when the recorded config has
+// no key named key.
+func (c *Config) specWith(key string) (*specs.Spec, error) {
+	if c.spec == nil && c.absent(key) {
+		return nil, nil
+	}
+	return c.Spec()
+}
+
 // absent tells, without decoding, that the recorded config has no key of
-// that name, and so no such part: decoding costs more than looking. A key can be written with escapes ("\u0068ooks"),
-// but the config was written by tupper's encoder, which escapes no letter.
+// that name, and so no such part: decoding costs more than looking. A key
+// can be written with escapes ("\u0068ooks"), but the config was written by
+// tupper's encoder, which escapes no letter.
 func (c *Config) absent(key string) bool {
 	return !bytes.Contains(c.raw, []byte(`"`+key+`"`))
 }

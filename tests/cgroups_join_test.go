@@ -19,27 +19,38 @@ func TestCgroupsInitThreadsJoined(t *testing.T) {
 	c := newCtr(t, "sleep", "100")
 	c.mustCreate()
 	pid := c.state().Pid
-	want := cgroupParent + "/" + c.key
-	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if n := checkThreadsCgroup(t, pid, cgroupParent+"/"+c.key); n < 2 {
+		t.Fatalf("init %d has %d thread(s): the Go runtime's threads were expected", pid, n)
+	}
+}
+
+// checkThreadsCgroup checks that every thread of pid is in cgroup want, and
+// returns how many threads it checked.
+func checkThreadsCgroup(t *testing.T, pid int, want string) int {
+	t.Helper()
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) < 2 {
-		t.Fatalf("init %d has %d thread(s): the Go runtime's threads were expected", pid, len(tasks))
-	}
 	for _, task := range tasks {
-		data := readFile(t, filepath.Join("/proc", strconv.Itoa(pid), "task", task.Name(), "cgroup"))
-		for _, line := range strings.Split(strings.TrimSpace(data), "\n") {
-			parts := strings.SplitN(line, ":", 3)
-			if len(parts) != 3 {
-				continue
-			}
-			if parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
-				continue // an empty cgroup2 hierarchy: tupper makes no cgroup there
-			}
-			if parts[2] != want {
-				t.Errorf("thread %s of init %d is in cgroup %s on hierarchy %q, want %s", task.Name(), pid, parts[2], parts[0]+":"+parts[1], want)
-			}
+		checkCgroupLines(t, "thread "+task.Name()+" of "+strconv.Itoa(pid), readFile(t, filepath.Join(dir, task.Name(), "cgroup")), want)
+	}
+	return len(tasks)
+}
+
+// checkCgroupLines checks that every line of a /proc/PID/cgroup names
+// cgroup want; on a hybrid host, an empty cgroup2 hierarchy is skipped,
+// as tupper makes no cgroup there.
+func checkCgroupLines(t *testing.T, who, text, want string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
+			continue
+		}
+		if parts[2] != want {
+			t.Errorf("%s is in cgroup %s on hierarchy %q, want %s", who, parts[2], parts[0]+":"+parts[1], want)
 		}
 	}
 }

@@ -103,36 +103,12 @@ func TestCgroupsStagedNamespaces(t *testing.T) {
 					t.Errorf("init's %s namespace %s, the host's %s: want a new one %v", typ, got, host, want)
 				}
 			}
-			want := cgroupParent + "/" + c.key
-			tasks, err := os.ReadDir("/proc/" + pid + "/task")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, task := range tasks {
-				for _, line := range strings.Split(strings.TrimSpace(readFile(t, "/proc/"+pid+"/task/"+task.Name()+"/cgroup")), "\n") {
-					parts := strings.SplitN(line, ":", 3)
-					if len(parts) != 3 || parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
-						continue // an empty cgroup2 hierarchy: tupper makes no cgroup there
-					}
-					if parts[2] != want {
-						t.Errorf("thread %s of the init is in %s on hierarchy %s, want %s", task.Name(), parts[2], parts[0]+":"+parts[1], want)
-					}
-				}
-			}
+			checkThreadsCgroup(t, c.state().Pid, cgroupParent+"/"+c.key)
 			if !mnt || !slices.Contains(tc.ns, specs.CgroupNamespace) {
 				return
 			}
 			c.must("start", nil)
-			out := c.must("exec", nil, "cat", "/proc/self/cgroup")
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				parts := strings.SplitN(line, ":", 3)
-				if len(parts) != 3 || parts[0] == "0" && !pureV2() && !unifiedHasControllers() {
-					continue
-				}
-				if parts[2] != "/" {
-					t.Errorf("inside the cgroup namespace, an exec'd process is in %s on hierarchy %s, want /", parts[2], parts[0]+":"+parts[1])
-				}
-			}
+			checkCgroupLines(t, "inside the cgroup namespace, an exec'd process", c.must("exec", nil, "cat", "/proc/self/cgroup"), "/")
 		})
 	}
 }

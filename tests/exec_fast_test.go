@@ -50,9 +50,9 @@ func TestExecRepeated(t *testing.T) {
 
 // TestExecForwardsOtherSignals: a foreground exec subscribes to the common
 // signals (TERM, INT, HUP, ...) beside starting the process, and to every
-// other one once the process runs; those are forwarded too. The test gives
-// that background subscription a second: until it ends, the Go runtime
-// ignores such a signal, and the test would wait for the process forever.
+// other one once the process runs; those are forwarded too. Until that
+// background subscription ends the Go runtime ignores such a signal, so the
+// test sends it again every 100 ms until the process has ended.
 func TestExecForwardsOtherSignals(t *testing.T) {
 	c, _ := runningCtr(t, nil)
 	sigRTMin3 := syscall.Signal(37) // SIGRTMIN+3 for glibc and busybox, systemd's "halt"
@@ -68,9 +68,17 @@ func TestExecForwardsOtherSignals(t *testing.T) {
 			script := fmt.Sprintf(`trap "exit %d" %s; echo ready; while :; do sleep 0.1; done`, tc.want, tc.trap)
 			b := tupperBackground(t, c.opts(), "exec", c.id, "sh", "-c", script)
 			b.waitOutput(t, "ready")
-			time.Sleep(time.Second)
-			if err := b.cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
+			deadline := time.After(cmdTimeout)
+		resend:
+			for {
+				_ = b.cmd.Process.Signal(tc.sig)
+				select {
+				case <-b.done:
+					break resend
+				case <-deadline:
+					break resend // b.wait reports it
+				case <-time.After(100 * time.Millisecond):
+				}
 			}
 			if code := b.wait(t); code != tc.want {
 				t.Errorf("exit %d after signal %d, want the trap's %d; stderr %q", code, tc.sig, tc.want, readFile(t, b.errPath))

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -19,20 +18,9 @@ import (
 func TestNetNSMadeByRuntime(t *testing.T) {
 	c := newCtr(t, "sh", "-c", "readlink /proc/self/ns/net; cat /proc/net/dev; sleep 1000")
 	c.write()
-	run, outPath, _ := tupperCmd(t, c.opts(), "run", "--bundle", c.bundle, c.id)
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		run.Process.Kill()
-		run.Wait()
-	})
-	var out string
-	deadline := time.Now().Add(cmdTimeout)
-	for !strings.Contains(out, "lo:") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		out = readFile(t, outPath)
-	}
+	run := tupperBackground(t, c.opts(), "run", "--bundle", c.bundle, c.id)
+	run.waitOutput(t, "lo:")
+	out := readFile(t, run.outPath)
 	if c.state().Status != specs.StateRunning {
 		t.Fatalf("container not running; its output: %q", out)
 	}
@@ -54,12 +42,12 @@ func TestNetNSMadeByRuntime(t *testing.T) {
 	if len(ifaces) != 1 || ifaces[0] != "lo" {
 		t.Errorf("container's interfaces %q, want only lo", ifaces)
 	}
-	tasks, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(run.Process.Pid), "task"))
+	tasks, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(run.cmd.Process.Pid), "task"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, task := range tasks {
-		ns, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(run.Process.Pid), "task", task.Name(), "ns", "net"))
+		ns, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(run.cmd.Process.Pid), "task", task.Name(), "ns", "net"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +56,7 @@ func TestNetNSMadeByRuntime(t *testing.T) {
 		}
 	}
 	c.must("kill", nil, "KILL")
-	if code := exitCode(t, run.Wait()); code != 137 {
+	if code := run.wait(t); code != 137 {
 		t.Errorf("run exited %d after KILL, want 137", code)
 	}
 }

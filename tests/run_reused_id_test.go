@@ -14,15 +14,8 @@ import (
 func TestRunLeavesReusedID(t *testing.T) {
 	c := newCtr(t, "sleep", "1000")
 	c.write()
-	run, _, errPath := tupperCmd(t, c.opts(), "run", "--bundle", c.bundle, c.id)
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		run.Process.Signal(syscall.SIGCONT)
-		run.Process.Kill()
-		run.Wait()
-	})
+	// SIGKILL, the background's cleanup, also ends a stopped process.
+	run := tupperBackground(t, c.opts(), "run", "--bundle", c.bundle, c.id)
 	// run creates the container meanwhile: state fails until it has.
 	if !eventually(func() bool {
 		out, _, code := c.do("state", nil)
@@ -31,17 +24,16 @@ func TestRunLeavesReusedID(t *testing.T) {
 		t.Fatalf("container %s never ran", c.id)
 	}
 	// Stopped, run cannot delete the container as soon as it ends.
-	if err := run.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := run.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	c.must("delete", []string{"--force"})
 	c.mustCreate()
-	if err := run.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := run.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	code := exitCode(t, run.Wait())
-	if code != 137 {
-		t.Errorf("run exited %d, want 137 (its process killed); stderr %q", code, readFile(t, errPath))
+	if code := run.wait(t); code != 137 {
+		t.Errorf("run exited %d, want 137 (its process killed); stderr %q", code, readFile(t, run.errPath))
 	}
 	if st := c.state().Status; st != specs.StateCreated {
 		t.Errorf("the new container with the reused id is %q after run ended, want created", st)

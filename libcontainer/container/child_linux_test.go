@@ -33,6 +33,14 @@ func TestReapFailed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			parent, p := startShell(t, tt.script)
+			// Should reapFailed ever leave it running: a pidfd kills this
+			// child only, even once someone reaped it.
+			if pidfd, err := unix.PidfdOpen(p.pid, 0); err == nil {
+				t.Cleanup(func() {
+					_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+					unix.Close(pidfd)
+				})
+			}
 			ch := newChannel(parent)
 			var cause error
 			switch {

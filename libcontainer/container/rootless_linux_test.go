@@ -106,8 +106,12 @@ func TestSealedCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := f.Stat(); err != nil || st.Size() != self.Size() {
-		t.Fatalf("copy: size %v (%v), want %d", st.Size(), err, self.Size())
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != self.Size() {
+		t.Fatalf("copy: size %d, want %d", st.Size(), self.Size())
 	}
 	w, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), os.O_WRONLY, 0)
 	if err == nil {

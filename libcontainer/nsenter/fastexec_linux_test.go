@@ -31,6 +31,12 @@ func runFastExec(t *testing.T, f *FastExec, extra ...*os.File) []string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Reaped on every return, a t.Fatal's too; our end closed first, so a
+	// child still waiting for its process reads EOF and ends.
+	defer func() {
+		parent.Close()
+		_ = cmd.Wait()
+	}()
 	child.Close()
 	if _, err := parent.Write(f.Encode()); err != nil {
 		t.Fatal(err)
@@ -39,7 +45,6 @@ func runFastExec(t *testing.T, f *FastExec, extra ...*os.File) []string {
 	for s := bufio.NewScanner(parent); s.Scan(); {
 		lines = append(lines, s.Text())
 	}
-	_ = cmd.Wait()
 	return lines
 }
 

@@ -21,8 +21,18 @@ type v1Manager struct {
 	files
 }
 
-// dirs are the distinct directories, in a stable order.
+// dirs are the distinct directories, in a stable order: v1Dirs, then the
+// cgroup2 one of a hybrid host.
 func (m *v1Manager) dirs() []string {
+	ds := m.v1Dirs()
+	if m.unified != "" {
+		ds = append(ds, m.unified)
+	}
+	return ds
+}
+
+// v1Dirs are the distinct directories of the v1 hierarchies, sorted.
+func (m *v1Manager) v1Dirs() []string {
 	var ds []string
 	for _, d := range m.paths {
 		if !slices.Contains(ds, d) {
@@ -30,9 +40,6 @@ func (m *v1Manager) dirs() []string {
 		}
 	}
 	slices.Sort(ds)
-	if m.unified != "" {
-		ds = append(ds, m.unified)
-	}
 	return ds
 }
 
@@ -44,26 +51,21 @@ func (m *v1Manager) Apply(pid int) error {
 // a process must be cloned into, and returns its placement (CloneFD, or -1
 // without one).
 func (m *v1Manager) ApplyClone() (*Placement, error) {
-	if m.unified == "" {
-		return &Placement{CloneFD: -1}, nil
+	var dirs []string
+	if m.unified != "" {
+		dirs = []string{m.unified}
 	}
-	if err := m.apply([]string{m.unified}, 0); err != nil {
-		return nil, err
-	}
-	fd, err := unix.Open(m.unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open cgroup %s: %w", m.unified, err)
-	}
-	return &Placement{CloneFD: fd}, nil
+	return m.applyPlacement(dirs)
 }
 
 // ApplyTasks creates the v1 hierarchies' directories and opens their
 // tasks files, for a process ApplyClone's placement started.
 func (m *v1Manager) ApplyTasks() (*Placement, error) {
-	dirs := m.dirs()
-	if m.unified != "" {
-		dirs = dirs[:len(dirs)-1] // dirs puts it last
-	}
+	return m.applyPlacement(m.v1Dirs())
+}
+
+// applyPlacement creates dirs and opens what enters them (see placement).
+func (m *v1Manager) applyPlacement(dirs []string) (*Placement, error) {
 	if err := m.apply(dirs, 0); err != nil {
 		return nil, err
 	}

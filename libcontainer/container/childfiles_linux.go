@@ -23,7 +23,10 @@ type childFiles struct {
 }
 
 func newChildFiles(preserveFDs int) *childFiles {
-	cf := &childFiles{extra: make([]*os.File, 0, preserveFDs+8)}
+	// An init's work is one locked thread's: with a single P its Go
+	// runtime starts fewer threads, which its final execve must also wait
+	// to see die. It clears its environment before anything else runs.
+	cf := &childFiles{extra: make([]*os.File, 0, preserveFDs+8), env: []string{"GOMAXPROCS=1"}}
 	for i := 0; i < preserveFDs; i++ {
 		cf.extra = append(cf.extra, os.NewFile(uintptr(3+i), "preserved-fd"))
 	}

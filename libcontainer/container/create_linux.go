@@ -77,13 +77,7 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	var netns <-chan netnsResult
 	if hasNewNamespace(spec, specs.NetworkNamespace) && plainNamespaces(spec) && !o.rootless() {
 		netns = startNetNS()
-		defer func() {
-			if netns != nil { // create failed before it had a container
-				if r := <-netns; r.err == nil {
-					unix.Close(r.fd)
-				}
-			}
-		}()
+		defer func() { closeNetNS(netns) }() // create failed before it had a container
 	}
 
 	dir, err := o.store().Create(id)
@@ -93,14 +87,7 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	c := &Created{Container: &Container{opts: o, dir: dir, rec: &state.Record{
 		ID: id, Bundle: bundleDir, Rootfs: rootfs, Config: state.NewConfig(spec),
 	}}}
-	c.netns, netns = netns, nil
-	defer func() {
-		if c.netns != nil { // startInit did not get to it
-			if r := <-c.netns; r.err == nil {
-				unix.Close(r.fd)
-			}
-		}
-	}()
+	c.netns, netns = netns, nil // undo closes it if startInit does not get to it
 	defer func() {
 		if retErr != nil {
 			c.undo()
@@ -288,6 +275,7 @@ func (c *Created) undo() {
 	if c.intermediate != nil {
 		_, _ = c.intermediate.wait()
 	}
+	closeNetNS(c.netns)
 	if c.tasks != nil {
 		// Wait for it to finish, lest it create what Destroy removed.
 		if r, ok := <-c.tasks; ok && r.err == nil {

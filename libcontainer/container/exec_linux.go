@@ -258,11 +258,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 // that is still there is killed. pid is this process's child: the
 // intermediate has exited, and this process is the subreaper.
 func reapFailed(ch *channel, pid int, err error) error {
-	if peerGone(err) && !errors.Is(err, errInitGone) {
-		if _, rerr := ch.recv(); rerr != nil && !peerGone(rerr) {
-			err = rerr
-		}
-	}
+	err = ch.peerError(err)
 	gone := peerGone(err)
 	if !gone {
 		_ = unix.Kill(pid, unix.SIGKILL)

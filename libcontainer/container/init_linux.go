@@ -28,7 +28,7 @@ type initState struct {
 	listenerFD int
 	// procDir is the runtime's /proc, kept by an init or exec process that
 	// chroots into a container without a mount namespace, whose root has
-	// no /proc (nothing is mounted there); -1 otherwise. See chrootNoMountNS.
+	// no /proc (nothing is mounted there); -1 otherwise. See keepProc.
 	procDir int
 	// rootFD is the container's root directory, opened by `tupper exec`
 	// for a container without a mount namespace; -1 otherwise.

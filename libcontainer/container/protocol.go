@@ -158,6 +158,18 @@ func (m *message) initConfig() (*initConfig, error) {
 // a word; create turns it into an error carrying the init's exit status.
 var errInitGone = errors.New("init process exited before reporting")
 
+// peerError is err, or, when err says the other end went before it read
+// what we sent (EPIPE, ECONNRESET), what that end wrote before it went: a
+// send that found the socket closed has not read the error yet.
+func (c *channel) peerError(err error) error {
+	if peerGone(err) && !errors.Is(err, errInitGone) {
+		if _, rerr := c.recv(); rerr != nil && !peerGone(rerr) {
+			return rerr
+		}
+	}
+	return err
+}
+
 // recv reads the next message. An msgError from the other side becomes the
 // returned error, with the text the init gave.
 func (c *channel) recv() (*message, error) {

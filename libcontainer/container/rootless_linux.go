@@ -5,10 +5,11 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
 )
 
 // What rootless changes. The maps of a new user namespace do not depend on
@@ -27,15 +28,7 @@ import (
 // started by rootless podman), where the cgroup tree belongs to someone
 // else as well.
 func DetectRootless() bool {
-	if os.Geteuid() != 0 {
-		return true
-	}
-	b, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b))
-	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+	return os.Geteuid() != 0 || rootfs.InUserNamespace()
 }
 
 // cgroupOptional tells whether create may go on without a cgroup after

@@ -51,7 +51,14 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		return 0, nil
 	}
 	o.debug("start", t)
-	mntNS := holdMountNS(pid)
+	// Held only to overlap its teardown with delete: not with --keep, nor
+	// with poststop hooks, which run once the container is deleted and
+	// may expect its mounts gone (a device to detach, a filesystem to
+	// unmount).
+	var mntNS *os.File
+	if h, _ := c.rec.Config.Hooks(); !keep && (h == nil || len(h.Poststop) == 0) {
+		mntNS = holdMountNS(pid)
+	}
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
 	code := supervise(pid, sigs.all(), tty)
@@ -59,13 +66,6 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 		tty.finish()
 	}
 	o.debug("wait", t)
-	if h, _ := c.rec.Config.Hooks(); h != nil && len(h.Poststop) > 0 && !keep {
-		// Poststop hooks run once the container is deleted, and may
-		// expect its mounts gone (a device to detach, a filesystem to
-		// unmount): no overlap then.
-		mntNS.Close()
-		mntNS = nil
-	}
 	released := releaseMountNS(mntNS)
 	if !keep {
 		t = time.Now()

@@ -250,6 +250,16 @@ func newNetNS() netnsResult {
 	return netnsResult{fd, err}
 }
 
+// closeNetNS waits for startNetNS's namespace and closes it (nil: none).
+func closeNetNS(ch <-chan netnsResult) {
+	if ch == nil {
+		return
+	}
+	if r := <-ch; r.err == nil {
+		unix.Close(r.fd)
+	}
+}
+
 // tasksResult is the v1 part of a staged cgroup, or why it failed.
 type tasksResult struct {
 	placement *cgroups.Placement
@@ -395,10 +405,6 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	stdio := [3]*os.File{orDefault(co.Stdin, os.Stdin), orDefault(co.Stdout, os.Stdout), orDefault(co.Stderr, os.Stderr)}
 	p0 := time.Now()
-	// The init's work is one locked thread's: with a single P its Go
-	// runtime starts fewer threads, which the final execve must also wait
-	// to see die. Its environment is cleared before anything else runs.
-	cf.env = append(cf.env, "GOMAXPROCS=1")
 	proc, err := startChild(exe, []string{"tupper", "init"}, cf.env, stdio, cf.extra, attr)
 	if err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
@@ -503,13 +509,8 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 // written before it went (a send that found the socket closed has not read
 // it yet), or else into its exit status.
 func (p *initProcess) fail(err error) error {
-	if !peerGone(err) {
+	if err = p.ch.peerError(err); !peerGone(err) {
 		return err
-	}
-	if !errors.Is(err, errInitGone) {
-		if _, rerr := p.ch.recv(); rerr != nil && !peerGone(rerr) {
-			return rerr
-		}
 	}
 	if p.forked && p.child.waited {
 		// The init is the intermediate's child, not this process's.

@@ -57,12 +57,13 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	if spec == nil {
 		spec = &specs.Spec{}
+		c.rec.Config = state.NewConfig(spec)
 	}
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
+	// Config keeps the spec Spec decoded: the change goes into the record.
 	spec.Linux.Resources = merged
-	c.rec.Config = state.NewConfig(spec)
 	if err := c.dir.Write(c.rec); err != nil {
 		return fmt.Errorf("record resources: %w", err)
 	}

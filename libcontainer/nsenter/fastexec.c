@@ -273,7 +273,7 @@ static void check_cwd(const char *cwd)
 	char buf[PATH_MAX];
 	long n = syscall(SYS_getcwd, buf, sizeof(buf));
 	if (n < 1 || buf[0] != '/')
-		tupper_report("process.cwd %s: resolves outside the container (\"\")", cwd);
+		tupper_report("process.cwd %s: resolves outside the container (\"%s\")", cwd, n > 0 ? buf : "");
 }
 
 // The order is the Go init's (identity_linux.go): bounding set while

@@ -174,7 +174,8 @@ static void join_cgroups_late(void)
 
 // The variable holds fields separated by '\n':
 //   fd=N           the sync socket
-//   join=KIND:PATH a namespace to join, in the order given (user last)
+//   join=KIND:PATH a namespace to join, in the order given (the caller
+//                  orders them: user last, or first for a rootless exec)
 //   netfd=FD       a new network namespace the runtime made meanwhile: join it
 //   unshare=FLAGS  namespaces to create before forking (decimal clone flags)
 //   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)

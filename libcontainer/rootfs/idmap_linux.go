@@ -133,7 +133,7 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 	} else {
 		// The kernel wants CAP_SYS_ADMIN over the source's filesystem, which
 		// an init in a user namespace lacks: say so rather than EPERM.
-		if inUserNamespace() {
+		if InUserNamespace() {
 			return errors.New("idmap: the runtime did not prepare this mount, and an init in a user namespace cannot make it")
 		}
 		im, err := mountIdmapping(env.spec, m)
@@ -169,9 +169,9 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 	return r.afterMount(m.Destination, flags, o)
 }
 
-// inUserNamespace tells whether we are in a user namespace other than the
+// InUserNamespace tells whether we are in a user namespace other than the
 // host's, whose uid_map maps every id to itself.
-func inUserNamespace() bool {
+func InUserNamespace() bool {
 	b, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false

@@ -12,7 +12,8 @@ import (
 
 // Config is the spec a container was created from, kept in the record as
 // the JSON it was written as and decoded only when a command asks for a part
-// of it: kill and state need none, delete only the hooks, exec the process.
+// of it: kill needs none, state the annotations, delete the hooks, exec
+// the process.
 // A part whose key does not appear in the JSON is known to be absent without
 // decoding; otherwise the whole spec is decoded, by the generated codec
 // (bundle.Decode), in about a tenth of a millisecond.

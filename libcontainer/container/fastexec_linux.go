@@ -40,7 +40,7 @@ func fastExec(p *specs.Process, prog *seccomp.Program, preserveFDs int) (*nsente
 		if !ok {
 			return nil, fmt.Errorf("process.rlimits[%d].type %q: unknown rlimit", i, rl.Type)
 		}
-		f.Rlimits = append(f.Rlimits, nsenter.Rlimit{Resource: res, Soft: rl.Soft, Hard: rl.Hard})
+		f.Rlimits = append(f.Rlimits, nsenter.Rlimit{Resource: res, Soft: rl.Soft, Hard: rl.Hard, Name: rl.Type})
 	}
 	if prog != nil {
 		f.Seccomp, f.SeccompFlag = prog.Filter, uint32(prog.Flags)

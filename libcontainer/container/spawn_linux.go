@@ -41,6 +41,8 @@ type initProcess struct {
 	userMaps bool
 	maps     *mapPlan
 	cfg      *initConfig
+	// fastPlan is what the C init reads instead of cfg (fastInitPlan).
+	fastPlan []byte
 }
 
 // nsKind maps a runtime-spec namespace type to its /proc/PID/ns name.
@@ -282,9 +284,12 @@ func startTasks(staged cgroups.Staged) <-chan tasksResult {
 }
 
 // sendTasks hands the tasks files startTasks opened to the init's
-// constructor, which waits for them. An init gone by then (a namespace it
-// could not make, a kill) is reported by what it wrote or how it ended,
-// as fail does, not by the socket's EPIPE.
+// constructor, which waits for them, with the network namespace
+// startNetNS made, if any: a millisecond or two when the kernel is still
+// tearing down the namespaces of containers just gone, which the clone no
+// longer waits for. An init gone by then (a namespace it could not make,
+// a kill) is reported by what it wrote or how it ended, as fail does, not
+// by the socket's EPIPE.
 func sendTasks(c *Created, p *initProcess) error {
 	r := <-c.tasks
 	c.tasks = nil
@@ -292,9 +297,18 @@ func sendTasks(c *Created, p *initProcess) error {
 		return r.err
 	}
 	defer r.placement.Close()
-	fds := make([]int, len(r.placement.Tasks))
+	fds := make([]int, len(r.placement.Tasks), len(r.placement.Tasks)+1)
 	for i, f := range r.placement.Tasks {
 		fds[i] = int(f.Fd())
+	}
+	if c.netns != nil {
+		n := <-c.netns
+		c.netns = nil
+		if n.err != nil {
+			return n.err
+		}
+		defer unix.Close(n.fd)
+		fds = append(fds, n.fd)
 	}
 	if err := unix.Sendmsg(int(p.parent.Fd()), []byte{0}, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL); err != nil {
 		return p.fail(fmt.Errorf("join cgroup: send tasks files to init: %w", err))
@@ -342,7 +356,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	cf := newChildFiles(co.PreserveFDs)
 	defer cf.close()
 	req := &nsenter.Request{SyncFD: cf.addEnv(envSyncFD, child)}
-	cf.addEnv(envFIFOFD, os.NewFile(uintptr(fifoFD), "exec.fifo"))
+	childFIFO := cf.addEnv(envFIFOFD, os.NewFile(uintptr(fifoFD), "exec.fifo"))
 	// With a terminal and no socket (run in the foreground), the terminal
 	// comes back to us.
 	if c.console, err = cf.console(co.ConsoleSocket, spec.Process.Terminal); err != nil {
@@ -350,15 +364,19 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req, maps.direct())}
 	if c.netns != nil {
-		r := <-c.netns
-		c.netns = nil
-		if r.err != nil {
-			return nil, r.err
-		}
-		req.NetFD = cf.add(os.NewFile(uintptr(r.fd), "netns"))
 		attr.Cloneflags &^= unix.CLONE_NEWNET
 		if req.Unshare&unix.CLONE_NEWNET != 0 {
 			return nil, errors.New("network namespace planned twice") // plainNamespaces rules this out
+		}
+		// With a staged cgroup the namespace goes with the tasks files
+		// (sendTasks), so the clone does not wait for it.
+		if c.staged == nil {
+			r := <-c.netns
+			c.netns = nil
+			if r.err != nil {
+				return nil, r.err
+			}
+			req.NetFD = cf.add(os.NewFile(uintptr(r.fd), "netns"))
 		}
 	}
 	switch {
@@ -370,6 +388,13 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		if err := cf.cgroup(mgr, req, attr); err != nil {
 			return nil, err
 		}
+	}
+	rc := &rootfs.Config{Spec: spec, Rootfs: c.rec.Rootfs, Bundle: c.rec.Bundle, NoPivot: co.NoPivot}
+	fast, whyNot := fastInit(spec, rc)
+	req.FastInit = fast
+	var ops <-chan opsResult
+	if fast {
+		ops = startFastInitOps(rc, co, c.rec.ID, childFIFO)
 	}
 	if !req.Empty() {
 		cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
@@ -431,6 +456,14 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		NoPivot: co.NoPivot, NoNewKeyring: co.NoNewKeyring, PreserveFDs: co.PreserveFDs,
 		UserNS: userNS, Idmapped: idmappedFDs,
 	}
+	if fast {
+		if p.fastPlan, err = fastInitPlan(ops, spec, prog, co.PreserveFDs); err != nil {
+			proc.kill()
+			return nil, err
+		}
+	} else {
+		c.opts.Log.Debug("init: set up in Go: " + whyNot)
+	}
 	c.opts.debug("start init", t)
 	return p, nil
 }
@@ -472,7 +505,11 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		return nil
 	}
 	p.cfg.HostPid = p.pid
-	if err := p.ch.sendConfig(p.cfg); err != nil {
+	if p.fastPlan != nil {
+		if _, err := p.parent.Write(p.fastPlan); err != nil {
+			return p.fail(fmt.Errorf("send set-up plan: %w", err))
+		}
+	} else if err := p.ch.sendConfig(p.cfg); err != nil {
 		return p.fail(err)
 	}
 	for {
@@ -492,6 +529,9 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 				return p.fail(err)
 			}
 		case msgReady:
+			if p.fastPlan != nil {
+				c.opts.Log.Debug("init: set up in C")
+			}
 			if !m.Began.IsZero() {
 				c.opts.Log.Debug("init: exec and Go runtime start", "took", m.Began.Sub(p.cloned).String())
 			}

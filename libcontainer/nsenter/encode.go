@@ -40,6 +40,9 @@ type Request struct {
 	// with one byte on the sync socket and write "0" to each (see
 	// cgroups.Staged). The runtime creates them while this process starts.
 	CgroupLate bool
+	// FastInit: last, read a plan (EncodeOps) and a FastExec from the sync
+	// socket, set the container up and execute its process (fastinit.c).
+	FastInit bool
 	// UserMaps: Unshare has CLONE_NEWUSER; after unsharing it, ask the
 	// parent for the maps ({"type":"usermap","pid":N}) and wait for one
 	// byte, '1' when root is mapped.
@@ -48,7 +51,7 @@ type Request struct {
 
 // Empty tells whether the constructor has nothing to do.
 func (r *Request) Empty() bool {
-	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork && !r.CgroupLate && r.NetFD <= 0
+	return len(r.Cgroups) == 0 && len(r.Joins) == 0 && r.Unshare == 0 && len(r.Offsets) == 0 && !r.Fork && !r.CgroupLate && r.NetFD <= 0 && !r.FastInit
 }
 
 // Encode renders r as the value of EnvName. The caller orders Joins; the
@@ -95,6 +98,9 @@ func (r *Request) Encode() string {
 	}
 	if r.FastExec {
 		b.WriteString("\nfastexec")
+	}
+	if r.FastInit {
+		b.WriteString("\nfastinit")
 	}
 	return b.String()
 }

@@ -39,31 +39,8 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
-// fail reports like the Go init does (a JSON error line) and exits.
-extern void tupper_report(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-
-// errno's text lowercased, as Go prints it (nsenter.c).
-extern const char *tupper_strerr(int e);
+#include "fastexec.h"
 #define strerr tupper_strerr
-
-struct proc {
-	char **argv, **envp;
-	int argc, envc;
-	const char *cwd;
-	uint32_t uid, gid;
-	gid_t groups[64];
-	int ngroups;
-	int has_caps;
-	uint64_t caps[5]; // bounding, effective, permitted, inheritable, ambient
-	int nnp;
-	int has_umask;
-	uint32_t umask;
-	const char *oom;
-	const unsigned char *filter;
-	uint32_t filter_len, filter_flags;
-	uint32_t preserve;
-	int root_fd; // a root to chroot into, or -1
-};
 
 static int read_full(int fd, void *buf, size_t n)
 {
@@ -83,15 +60,16 @@ static int read_full(int fd, void *buf, size_t n)
 static uint32_t u32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-// parse reads records: tag (1 byte), length (u32, native order), value.
-static void parse(int fd, struct proc *p)
+// tupper_fx_parse reads records: tag (1 byte), length (u32, native
+// order), value.
+void tupper_fx_parse(int fd, struct proc *p)
 {
 	uint32_t total;
 	if (read_full(fd, &total, 4) < 0 || total > (64u << 20))
-		tupper_report("exec: read process: %s", strerr(errno));
+		tupper_report("read process: %s", strerr(errno));
 	unsigned char *buf = malloc(total + 1);
 	if (buf == NULL || read_full(fd, buf, total) < 0)
-		tupper_report("exec: read process: %s", strerr(errno));
+		tupper_report("read process: %s", strerr(errno));
 	memset(p, 0, sizeof(*p));
 	p->root_fd = -1;
 	p->argv = calloc(total / 5 + 2, sizeof(char *));
@@ -119,12 +97,17 @@ static void parse(int fd, struct proc *p)
 		case 's': p->filter_flags = u32(v); p->filter = v + 4; p->filter_len = len - 4; break;
 		case 'f': p->preserve = u32(v); break;
 		case 'R': p->root_fd = (int)u32(v); break;
-		case 'r': {
-			struct rlimit rl = {.rlim_cur = u64(v + 4), .rlim_max = u64(v + 12)};
-			if (setrlimit((int)u32(v), &rl) < 0)
-				tupper_report("process.rlimits: setrlimit %u: %s", u32(v), strerr(errno));
+		case 'W': p->make_cwd = 1; break;
+		case 'r':
+			// resource, soft, hard, then the type's name for errors
+			if (p->nrlimits == MAX_RLIMITS || len < 21)
+				tupper_report("process.rlimits: too many or malformed");
+			p->rlimits[p->nrlimits].resource = (int)u32(v);
+			p->rlimits[p->nrlimits].lim.rlim_cur = u64(v + 4);
+			p->rlimits[p->nrlimits].lim.rlim_max = u64(v + 12);
+			p->rlimits[p->nrlimits].name = (const char *)v + 20;
+			p->nrlimits++;
 			break;
-		}
 		}
 	}
 }
@@ -160,7 +143,7 @@ static int executable(const char *path, int *eacces)
 
 // look_path finds argv[0] with the container's PATH, with the words of the
 // Go init (and runc), which dockerd and podman turn into exit codes.
-static const char *look_path(struct proc *p)
+const char *tupper_fx_look_path(struct proc *p)
 {
 	const char *file = p->argv[0], *path = NULL;
 	int eacces = 0;
@@ -213,38 +196,57 @@ static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolv
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
-// write_oom writes process.oomScoreAdj with the Go init's checks (openProc
-// in container/procfs_linux.go): /proc must be the root of a procfs, the
-// kernel's "self" is followed on that mount only, and the file is opened
-// beneath it without symlinks or crossing a mount. The container controls
-// its mount namespace: a symlink mounted over /proc/self, or a procfs file
-// bound over the target, would otherwise take the write (CVE-2025-52881
-// class); both pass O_NOFOLLOW and a check that the file is on procfs.
-static void write_oom(const char *v)
+// tupper_proc_write: the container controls its mount namespace, and a
+// symlink mounted over /proc/self, or a procfs file bound over the target,
+// would otherwise take the write (CVE-2025-52881 class). /proc must be the
+// root of a procfs, "self" is followed on that mount only, and the file is
+// opened beneath it without symlinks or crossing a mount, and checked to be
+// on procfs.
+int tupper_proc_write(const char *rel, const char *value, char *why, size_t n)
 {
-	static const char path[] = "/proc/self/oom_score_adj";
 	struct statfs sfs;
 	struct stat st;
-	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (proc < 0)
-		tupper_report("process.oomScoreAdj: open /proc: %s", strerr(errno));
-	if (fstatfs(proc, &sfs) < 0 || fstat(proc, &st) < 0 || sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO)
-		tupper_report("process.oomScoreAdj: open %s: /proc is not the root of a procfs", path);
-	int self = openat2_(proc, "self", O_PATH | O_DIRECTORY | O_CLOEXEC,
-			    RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
-	if (self < 0)
-		tupper_report("process.oomScoreAdj: open %s: self: %s", path, strerr(errno));
-	int fd = openat2_(self, "oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-			  RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC), base = -1, fd = -1, ret = -1;
+	if (proc < 0) {
+		snprintf(why, n, "open /proc: %s", strerr(errno));
+		return -1;
+	}
+	if (fstatfs(proc, &sfs) < 0 || fstat(proc, &st) < 0 || sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO) {
+		snprintf(why, n, "open /proc/%s: /proc is not the root of a procfs", rel);
+		goto out;
+	}
+	const char *rest = rel;
+	base = proc;
+	size_t first = strcspn(rel, "/");
+	if (rel[first] == '/' && ((first == 4 && strncmp(rel, "self", 4) == 0) ||
+				  (first == 11 && strncmp(rel, "thread-self", 11) == 0))) {
+		char name[16];
+		snprintf(name, sizeof(name), "%.*s", (int)first, rel);
+		base = openat2_(proc, name, O_PATH | O_DIRECTORY | O_CLOEXEC,
+				RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+		if (base < 0) {
+			snprintf(why, n, "open /proc/%s: %s: %s", rel, name, strerr(errno));
+			goto out;
+		}
+		rest = rel + first + 1;
+	}
+	fd = openat2_(base, rest, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+		      RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
-		tupper_report("process.oomScoreAdj: open %s: %s", path, strerr(errno));
-	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-		tupper_report("process.oomScoreAdj: open %s: not on procfs", path);
-	if (write(fd, v, strlen(v)) < 0)
-		tupper_report("process.oomScoreAdj: write %s: %s", path, strerr(errno));
-	close(fd);
-	close(self);
+		snprintf(why, n, "open /proc/%s: %s", rel, strerr(errno));
+	else if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		snprintf(why, n, "open /proc/%s: not on procfs", rel);
+	else if (write(fd, value, strlen(value)) < 0)
+		snprintf(why, n, "write /proc/%s: %s", rel, strerr(errno));
+	else
+		ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (base >= 0 && base != proc)
+		close(base);
 	close(proc);
+	return ret;
 }
 
 // chroot_root puts the process in the root of a container without a mount
@@ -276,71 +278,122 @@ static void check_cwd(const char *cwd)
 		tupper_report("process.cwd %s: resolves outside the container (\"%s\")", cwd, n > 0 ? buf : "");
 }
 
-// The order is the Go init's (identity_linux.go): bounding set while
-// CAP_SETPCAP is effective, uid change keeping the permitted set, then the
-// sets, then ambient; seccomp before the caps go without no_new_privs, and
-// after no_new_privs with it.
-void tupper_fast_exec(int sync_fd)
+// mkdir_all makes dir and its missing parents as Go's os.MkdirAll does,
+// with its words for a failure.
+static int mkdir_all(const char *dir, char *why, size_t n)
 {
-	struct proc p;
-	parse(sync_fd, &p);
-	if (p.argc == 0)
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		snprintf(why, n, "mkdir %s: %s", dir, strerr(ENOTDIR));
+		return -1;
+	}
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	size_t len = strlen(parent);
+	while (len > 1 && parent[len - 1] == '/')
+		parent[--len] = '\0';
+	char *slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		if (mkdir_all(parent, why, n) < 0)
+			return -1;
+	}
+	if (mkdir(dir, 0755) < 0 && !(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))) {
+		snprintf(why, n, "mkdir %s: %s", dir, strerr(errno));
+		return -1;
+	}
+	return 0;
+}
+
+// tupper_fx_prepare applies what the Go init's prepareProcess does, which
+// create reports: rlimits, oomScoreAdj, umask and the working directory.
+void tupper_fx_prepare(struct proc *p)
+{
+	if (p->argc == 0)
 		tupper_report("exec: no process args");
-	// oomScoreAdj first: without a mount namespace the container's root
-	// has no /proc, and until the chroot this is the runtime's, which the
-	// container cannot mount over (the Go init keeps it open instead).
-	if (p.oom)
-		write_oom(p.oom);
-	if (p.root_fd >= 0)
-		chroot_root(p.root_fd);
+	for (int i = 0; i < p->nrlimits; i++)
+		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].lim) < 0)
+			tupper_report("process.rlimits[%d]: setrlimit %s: %s", i, p->rlimits[i].name, strerr(errno));
+	// oomScoreAdj before the chroot: without a mount namespace the
+	// container's root has no /proc, and until the chroot this is the
+	// runtime's, which the container cannot mount over (the Go init keeps
+	// it open instead).
+	char why[PATH_MAX + 128];
+	if (p->oom && tupper_proc_write("self/oom_score_adj", p->oom, why, sizeof(why)) < 0)
+		tupper_report("process.oomScoreAdj: %s", why);
+	if (p->root_fd >= 0)
+		chroot_root(p->root_fd);
 	reopen_devnull();
-	umask(p.has_umask ? p.umask : 022);
-	const char *cwd = p.cwd ? p.cwd : "/";
+	umask(p->has_umask ? p->umask : 022);
+	const char *cwd = p->cwd ? p->cwd : "/";
+	if (p->make_cwd && mkdir_all(cwd, why, sizeof(why)) < 0)
+		tupper_report("process.cwd: %s", why);
 	if (chdir(cwd) < 0)
 		tupper_report("process.cwd: chdir %s: %s", cwd, strerr(errno));
 	check_cwd(cwd);
-	const char *path = look_path(&p);
-	if (syscall(SYS_close_range, 3 + p.preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+}
+
+// tupper_fx_finish leaves the process ready for execve: only stdio and the
+// preserved fds stay open across it, and it has its seccomp filter,
+// identity and capabilities. The order is the Go init's
+// (identity_linux.go): bounding set while CAP_SETPCAP is effective, uid
+// change keeping the permitted set, then the sets, then ambient; seccomp
+// before the caps go without no_new_privs, and after no_new_privs with it.
+void tupper_fx_finish(struct proc *p)
+{
+	if (syscall(SYS_close_range, 3 + p->preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		tupper_report("close fds: %s", strerr(errno));
-	if (!p.nnp)
-		load_seccomp(&p);
-	if (p.has_caps) {
+	if (!p->nnp)
+		load_seccomp(p);
+	if (p->has_caps) {
 		for (int c = 0; c < 64; c++) {
 			if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
 				break;
-			if (!(p.caps[0] & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			if (!(p->caps[0] & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
 				tupper_report("process.capabilities.bounding: drop %d: %s", c, strerr(errno));
 		}
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 			tupper_report("keep capabilities: %s", strerr(errno));
 	}
-	if (setgroups((size_t)p.ngroups, p.groups) < 0 && !(p.ngroups == 0 && errno == EPERM))
+	if (setgroups((size_t)p->ngroups, p->groups) < 0 && !(p->ngroups == 0 && errno == EPERM))
 		tupper_report("process.user.additionalGids: setgroups: %s", strerr(errno));
-	if (setresgid(p.gid, p.gid, p.gid) < 0)
-		tupper_report("process.user.gid %u: %s", p.gid, strerr(errno));
-	if (setresuid(p.uid, p.uid, p.uid) < 0)
-		tupper_report("process.user.uid %u: %s", p.uid, strerr(errno));
-	if (p.has_caps) {
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		tupper_report("process.user.gid %u: %s", p->gid, strerr(errno));
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		tupper_report("process.user.uid %u: %s", p->uid, strerr(errno));
+	if (p->has_caps) {
 		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct data[2];
 		for (int i = 0; i < 2; i++) {
-			data[i].effective = (uint32_t)(p.caps[1] >> (32 * i));
-			data[i].permitted = (uint32_t)(p.caps[2] >> (32 * i));
-			data[i].inheritable = (uint32_t)(p.caps[3] >> (32 * i));
+			data[i].effective = (uint32_t)(p->caps[1] >> (32 * i));
+			data[i].permitted = (uint32_t)(p->caps[2] >> (32 * i));
+			data[i].inheritable = (uint32_t)(p->caps[3] >> (32 * i));
 		}
 		if (syscall(SYS_capset, &hdr, data) < 0)
 			tupper_report("process.capabilities: capset: %s", strerr(errno));
 		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-		uint64_t amb = p.caps[4] & p.caps[2] & p.caps[3];
+		uint64_t amb = p->caps[4] & p->caps[2] & p->caps[3];
 		for (int c = 0; c < 64; c++)
 			if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
 				tupper_report("process.capabilities.ambient %d: %s", c, strerr(errno));
 	}
-	if (p.nnp) {
+	if (p->nnp) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			tupper_report("process.noNewPrivileges: %s", strerr(errno));
-		load_seccomp(&p);
+		load_seccomp(p);
 	}
+}
+
+// tupper_fast_exec is `tupper exec`'s process, set up and executed.
+void tupper_fast_exec(int sync_fd)
+{
+	struct proc p;
+	tupper_fx_parse(sync_fd, &p);
+	tupper_fx_prepare(&p);
+	const char *path = tupper_fx_look_path(&p);
+	tupper_fx_finish(&p);
 	static const char ready[] = "{\"type\":\"ready\"}\n";
 	if (write(sync_fd, ready, sizeof(ready) - 1) < 0)
 		_exit(1);

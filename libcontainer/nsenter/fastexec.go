@@ -24,12 +24,15 @@ type FastExec struct {
 	// RootFD, when above 0, is a directory to chroot into first: the root
 	// of a container without a mount namespace (see Container.execRoot).
 	RootFD int
+	// MakeCwd creates a missing Cwd, as create does (and exec does not).
+	MakeCwd bool
 }
 
 // Rlimit is one setrlimit(2) call.
 type Rlimit struct {
 	Resource   int
 	Soft, Hard uint64
+	Name       string // RLIMIT_NOFILE, for errors
 }
 
 // MaxGroups is how many additional gids the fast path takes.
@@ -78,12 +81,16 @@ func (f *FastExec) Encode() []byte {
 	for _, r := range f.Rlimits {
 		v := binary.NativeEndian.AppendUint32(nil, uint32(r.Resource))
 		v = binary.NativeEndian.AppendUint64(v, r.Soft)
-		rec('r', binary.NativeEndian.AppendUint64(v, r.Hard))
+		v = binary.NativeEndian.AppendUint64(v, r.Hard)
+		rec('r', append(append(v, r.Name...), 0))
 	}
 	if f.Seccomp != nil {
 		rec('s', append(binary.NativeEndian.AppendUint32(nil, f.SeccompFlag), f.Seccomp...))
 	}
 	rec('f', binary.NativeEndian.AppendUint32(nil, uint32(f.PreserveFDs)))
+	if f.MakeCwd {
+		rec('W', nil)
+	}
 	if f.RootFD > 0 {
 		rec('R', binary.NativeEndian.AppendUint32(nil, uint32(f.RootFD)))
 	}

@@ -17,8 +17,13 @@
 #include <linux/openat2.h>
 #include <unistd.h>
 
+#include "fastexec.h"
+
 #ifndef SYS_openat2
 #define SYS_openat2 437
+#endif
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
 #endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -27,23 +32,30 @@
 #define ENV_NAME "_TUPPER_NSENTER"
 #define MAX_JOINS 8
 
-static int sync_fd = -1;
+static int sync_fd = -1, plain_fd = -1;
 
-// report writes one JSON line to the sync socket and exits. The message is
-// a plain error string; quotes and backslashes are replaced so the line
-// stays valid JSON without an encoder.
-void tupper_report(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #define report tupper_report
 
 void tupper_fast_exec(int sync_fd) __attribute__((noreturn));
+void tupper_fast_init(int sync_fd) __attribute__((noreturn));
 
+void tupper_report_plain(int fd) { plain_fd = fd; }
+
+// tupper_report writes one JSON line to the sync socket and exits. The
+// message is a plain error string; quotes and backslashes are replaced so
+// the line stays valid JSON without an encoder. After tupper_report_plain
+// the text goes as it is to that fd.
 void tupper_report(const char *fmt, ...)
 {
-	char msg[512], line[1100];
+	char msg[1024], line[2100];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (plain_fd >= 0) {
+		(void)!write(plain_fd, msg, strlen(msg));
+		_exit(1);
+	}
 	// A JSON string: quotes and backslashes escaped, control characters
 	// blanked.
 	size_t n = (size_t)snprintf(line, sizeof(line), "{\"type\":\"error\",\"error\":\"");
@@ -73,7 +85,6 @@ static int ns_flag(const char *kind)
 
 // tupper_strerr is errno's text lowercased, as Go prints it ("permission
 // denied"); fastexec.c uses it too.
-const char *tupper_strerr(int e);
 #define strerr tupper_strerr
 const char *tupper_strerr(int e)
 {
@@ -138,7 +149,8 @@ static void join_tasks(int fd)
 // join_cgroups_late receives the v1 "tasks" files the runtime opened while
 // this process started (one byte carrying them as SCM_RIGHTS on the sync
 // socket) and writes "0" to each, moving this still single-threaded
-// process whole, as the cgroup= fields do.
+// process whole, as the cgroup= fields do. A network namespace the
+// runtime made meanwhile may come with them (an nsfs file): it is joined.
 static void join_cgroups_late(void)
 {
 	char byte;
@@ -167,8 +179,16 @@ static void join_cgroups_late(void)
 			continue;
 		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		memcpy(fds, CMSG_DATA(c), count * sizeof(int));
-		for (size_t i = 0; i < count; i++)
-			join_tasks(fds[i]);
+		for (size_t i = 0; i < count; i++) {
+			struct statfs sfs;
+			if (fstatfs(fds[i], &sfs) == 0 && sfs.f_type == NSFS_MAGIC) {
+				if (setns(fds[i], CLONE_NEWNET) < 0)
+					report("join network namespace: %s", strerr(errno));
+				close(fds[i]);
+			} else {
+				join_tasks(fds[i]);
+			}
+		}
 	}
 }
 
@@ -187,6 +207,9 @@ static void join_cgroups_late(void)
 //   fork           fork once after the joins, so pid/time namespaces apply
 //   fastexec       after the fork, set up and execute the process in C
 //                  (fastexec.c) instead of starting the Go runtime
+//   fastinit       at the end (after the fork, if any), set the container
+//                  up and execute its process in C (fastinit.c): the init
+//                  never starts the Go runtime
 void tupper_nsenter(void)
 {
 	const char *env = getenv(ENV_NAME);
@@ -197,7 +220,7 @@ void tupper_nsenter(void)
 	if (spec == NULL)
 		_exit(1);
 
-	int do_fork = 0, unshare_flags = 0, fast_exec = 0, user_maps = 0, cgroup_late = 0, net_fd = -1;
+	int do_fork = 0, unshare_flags = 0, fast_exec = 0, fast_init = 0, user_maps = 0, cgroup_late = 0, net_fd = -1;
 	struct { int fd; const char *kind, *path; } joins[MAX_JOINS];
 	int njoins = 0;
 	char offsets[256] = "";
@@ -250,6 +273,8 @@ void tupper_nsenter(void)
 			user_maps = 1;
 		} else if (strcmp(line, "fastexec") == 0) {
 			fast_exec = 1;
+		} else if (strcmp(line, "fastinit") == 0) {
+			fast_init = 1;
 		}
 	}
 	int joined_user = 0, joined_mnt = 0;
@@ -303,16 +328,21 @@ void tupper_nsenter(void)
 	}
 	// Before the fork, so that a refusal leaves no process behind. The
 	// fast path starts no Go runtime and resolves /proc itself.
-	if (joined_mnt && !fast_exec)
+	if (joined_mnt && !fast_exec && !fast_init)
 		check_proc_self();
-	if (!do_fork)
+	if (!do_fork) {
+		if (fast_init)
+			tupper_fast_init(sync_fd);
 		return;
+	}
 
 	pid_t pid = fork();
 	if (pid < 0)
 		report("fork into joined namespaces: %s", strerr(errno));
 	if (pid == 0 && fast_exec)
 		tupper_fast_exec(sync_fd);
+	if (pid == 0 && fast_init)
+		tupper_fast_init(sync_fd);
 	if (pid == 0)
 		return; // the init: Go starts here, inside every namespace
 	char line[64];

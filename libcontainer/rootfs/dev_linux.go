@@ -57,21 +57,9 @@ func needsDevSetup(mounts []specs.Mount) bool {
 // setupDev creates linux.devices and the default devices, then the /dev
 // symlinks. What already exists is left alone and never followed.
 func (r *root) setupDev(spec *specs.Spec) error {
-	var devs []device
-	if spec.Linux != nil {
-		devs = make([]device, 0, len(spec.Linux.Devices)+len(defaultDevices))
-		for _, d := range spec.Linux.Devices {
-			dev, err := specDevice(d)
-			if err != nil {
-				return err
-			}
-			devs = append(devs, dev)
-		}
-	}
-	for _, d := range defaultDevices {
-		if !slices.ContainsFunc(devs, func(e device) bool { return path.Clean(e.path) == d.path }) {
-			devs = append(devs, d)
-		}
+	devs, err := devicesOf(spec)
+	if err != nil {
+		return err
 	}
 	bindNodes := false // set once mknod is refused, as in a user namespace
 	for _, d := range devs {
@@ -84,13 +72,41 @@ func (r *root) setupDev(spec *specs.Spec) error {
 			return err
 		}
 	}
-	// As runc does: kcore can be compiled out, so link it only if it exists.
-	if _, err := os.Lstat("/proc/kcore"); err == nil {
+	if hasKcore() {
 		if err := r.symlink("/proc/kcore", "/dev/core"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// devicesOf lists the nodes /dev gets: linux.devices, then the default
+// devices the config does not name.
+func devicesOf(spec *specs.Spec) ([]device, error) {
+	var devs []device
+	if spec.Linux != nil {
+		devs = make([]device, 0, len(spec.Linux.Devices)+len(defaultDevices))
+		for _, d := range spec.Linux.Devices {
+			dev, err := specDevice(d)
+			if err != nil {
+				return nil, err
+			}
+			devs = append(devs, dev)
+		}
+	}
+	for _, d := range defaultDevices {
+		if !slices.ContainsFunc(devs, func(e device) bool { return path.Clean(e.path) == d.path }) {
+			devs = append(devs, d)
+		}
+	}
+	return devs, nil
+}
+
+// hasKcore: as runc does, /dev/core links to /proc/kcore only when the
+// kernel has it (it can be compiled out).
+func hasKcore() bool {
+	_, err := os.Lstat("/proc/kcore")
+	return err == nil
 }
 
 func specDevice(d specs.LinuxDevice) (device, error) {

@@ -1,0 +1,130 @@
+package container
+
+import (
+	"errors"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
+	"github.com/tupper-runtime/tupper/libcontainer/rootfs"
+	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
+)
+
+// EnvInit, set to "go" in create's or run's environment, keeps the
+// container on the Go init even when the C init could set it up: the
+// tests run the same configs on both and compare.
+const EnvInit = "TUPPER_INIT"
+
+// fastInit tells whether the C init (nsenter/fastinit.c) sets this
+// container up, and if not, why (for --debug). It does everything the Go
+// init's setup does, for configs without what only the Go init handles:
+// joined, user or time namespaces (plainNamespaces), a terminal, hooks the
+// init takes part in, LSM labels, scheduler, I/O priority, CPU affinity,
+// personality, a seccomp agent, and the mounts rootfs.CanPlan leaves out.
+// Not starting a second Go runtime (and not execve-ing from a
+// multithreaded process) halves what a container's start costs.
+func fastInit(spec *specs.Spec, rc *rootfs.Config) (bool, string) {
+	if os.Getenv(EnvInit) == "go" {
+		return false, EnvInit + "=go"
+	}
+	p, lin := spec.Process, spec.Linux
+	h := spec.Hooks
+	switch {
+	case !plainNamespaces(spec):
+		return false, "joined, user or time namespaces"
+	case !hasNewNamespace(spec, specs.MountNamespace):
+		return false, "no mount namespace of its own"
+	case needsHookSync(spec) || (h != nil && len(h.StartContainer) > 0):
+		return false, "prestart, createRuntime, createContainer or startContainer hooks"
+	case p.ApparmorProfile != "" || p.SelinuxLabel != "" || (lin != nil && lin.MountLabel != ""):
+		return false, "LSM labels"
+	case p.Scheduler != nil || p.IOPriority != nil || p.ExecCPUAffinity != nil || len(p.User.AdditionalGids) > nsenter.MaxGroups:
+		return false, "scheduler, I/O priority, CPU affinity or many groups"
+	case lin != nil && (lin.Personality != nil || seccompNotifies(lin.Seccomp)):
+		return false, "personality or a seccomp agent"
+	}
+	return rootfs.CanPlan(rc)
+}
+
+// opsResult is a plan fastInitOps made, or why it could not.
+type opsResult struct {
+	ops []byte
+	err error
+}
+
+// startFastInitOps makes the C init's plan (fastInitOps) on another
+// thread while the init starts: reading the host's cgroup mounts and
+// options parsing take a few hundred microseconds.
+func startFastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int) <-chan opsResult {
+	ch := make(chan opsResult, 1)
+	go func() {
+		ops, err := fastInitOps(rc, co, id, fifoFD)
+		ch <- opsResult{ops, err}
+	}()
+	return ch
+}
+
+// fastInitOps is the set-up the C init does, in the Go init's order
+// (cgroup namespace, hostname, rootfs up to the pivot, sysctls, the rest
+// of the rootfs, keyring), encoded.
+func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int) ([]byte, error) {
+	spec := rc.Spec
+	var ops []nsenter.Op
+	if hasNewNamespace(spec, specs.CgroupNamespace) {
+		ops = append(ops, nsenter.Op{Code: nsenter.OpCgroupNS})
+	}
+	if hasNewNamespace(spec, specs.UTSNamespace) && (spec.Hostname != "" || spec.Domainname != "") {
+		ops = append(ops, nsenter.Op{Code: nsenter.OpHostname, Strs: []string{spec.Hostname, spec.Domainname}})
+	}
+	mount, finalize, err := rootfs.Plan(rc)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, mount...)
+	if spec.Linux != nil {
+		for key, value := range spec.Linux.Sysctl {
+			ops = append(ops, nsenter.Op{Code: nsenter.OpSysctl, Strs: []string{key, "sys/" + sysctlPath(key), value}})
+		}
+	}
+	ops = append(ops, finalize...)
+	if !co.NoNewKeyring {
+		ops = append(ops, nsenter.Op{Code: nsenter.OpKeyring, Strs: []string{"_ses." + id}})
+	}
+	ops = append(ops, nsenter.Op{Code: nsenter.OpFIFO, A: uint64(fifoFD)})
+	return nsenter.EncodeOps(ops), nil
+}
+
+// fastInitPlan is what the C init reads: the set-up, then the process.
+func fastInitPlan(ops <-chan opsResult, spec *specs.Spec, prog *seccomp.Program, preserveFDs int) ([]byte, error) {
+	r := <-ops
+	if r.err != nil {
+		return nil, r.err
+	}
+	f, err := fastExec(spec.Process, prog, preserveFDs)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		// fastInit let through a process fastExec refuses.
+		return nil, errors.New("the C init cannot set up this process")
+	}
+	f.MakeCwd = true
+	return append(r.ops, f.Encode()...), nil
+}
+
+// seccompNotifies tells whether a profile hands syscalls to an agent.
+func seccompNotifies(s *specs.LinuxSeccomp) bool {
+	if s == nil {
+		return false
+	}
+	if s.ListenerPath != "" || s.DefaultAction == specs.ActNotify {
+		return true
+	}
+	for _, sc := range s.Syscalls {
+		if sc.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return false
+}

@@ -56,10 +56,10 @@ type opsResult struct {
 // startFastInitOps makes the C init's plan (fastInitOps) on another
 // thread while the init starts: reading the host's cgroup mounts and
 // options parsing take a few hundred microseconds.
-func startFastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int) <-chan opsResult {
+func startFastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, late bool) <-chan opsResult {
 	ch := make(chan opsResult, 1)
 	go func() {
-		ops, err := fastInitOps(rc, co, id, fifoFD)
+		ops, err := fastInitOps(rc, co, id, fifoFD, late)
 		ch <- opsResult{ops, err}
 	}()
 	return ch
@@ -68,12 +68,18 @@ func startFastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD in
 // fastInitOps is the set-up the C init does, in the Go init's order
 // (cgroup namespace, hostname, rootfs up to the pivot, sysctls, the rest
 // of the rootfs, keyring), encoded.
-func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int) ([]byte, error) {
+//
+// late says the init receives its cgroup's tasks files (and network
+// namespace) while it starts (see cgroups.Staged). It then joins them at
+// an OpJoin placed before the first operation that depends on them, and
+// mounts what comes before meanwhile: filesystems of the kinds that see
+// only the pid, ipc and mount namespaces the init is in already. A sysfs
+// shows the network namespace of who mounts it, a cgroup mount the cgroup
+// namespace (which must be made after the join), a device the device
+// rules, and a bind's source is a path that could be in /proc/self.
+func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, late bool) ([]byte, error) {
 	spec := rc.Spec
 	var ops []nsenter.Op
-	if hasNewNamespace(spec, specs.CgroupNamespace) {
-		ops = append(ops, nsenter.Op{Code: nsenter.OpCgroupNS})
-	}
 	if hasNewNamespace(spec, specs.UTSNamespace) && (spec.Hostname != "" || spec.Domainname != "") {
 		ops = append(ops, nsenter.Op{Code: nsenter.OpHostname, Strs: []string{spec.Hostname, spec.Domainname}})
 	}
@@ -81,7 +87,23 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int) ([
 	if err != nil {
 		return nil, err
 	}
-	ops = append(ops, mount...)
+	join := []nsenter.Op{}
+	if late {
+		join = append(join, nsenter.Op{Code: nsenter.OpJoin})
+	}
+	if hasNewNamespace(spec, specs.CgroupNamespace) {
+		// After the join: the cgroup is the namespace's root.
+		join = append(join, nsenter.Op{Code: nsenter.OpCgroupNS})
+	}
+	i := 0
+	if late {
+		for i < len(mount) && beforeJoin(mount[i]) {
+			i++
+		}
+	}
+	ops = append(ops, mount[:i]...)
+	ops = append(ops, join...)
+	ops = append(ops, mount[i:]...)
 	if spec.Linux != nil {
 		for key, value := range spec.Linux.Sysctl {
 			ops = append(ops, nsenter.Op{Code: nsenter.OpSysctl, Strs: []string{key, "sys/" + sysctlPath(key), value}})
@@ -95,12 +117,23 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int) ([
 	return nsenter.EncodeOps(ops), nil
 }
 
-// fastInitPlan is what the C init reads: the set-up, then the process.
-func fastInitPlan(ops <-chan opsResult, spec *specs.Spec, prog *seccomp.Program, preserveFDs int) ([]byte, error) {
-	r := <-ops
-	if r.err != nil {
-		return nil, r.err
+// beforeJoin tells whether op may run before the init has joined its
+// cgroup and network namespace (see fastInitOps).
+func beforeJoin(op nsenter.Op) bool {
+	switch op.Code {
+	case nsenter.OpPropagate, nsenter.OpRoot:
+		return true
+	case nsenter.OpMount:
+		switch op.Strs[2] {
+		case "proc", "tmpfs", "devpts", "mqueue":
+			return true
+		}
 	}
+	return false
+}
+
+// fastInitProcess is the process the C init reads after its plan.
+func fastInitProcess(spec *specs.Spec, prog *seccomp.Program, preserveFDs int) ([]byte, error) {
 	f, err := fastExec(spec.Process, prog, preserveFDs)
 	if err != nil {
 		return nil, err
@@ -110,7 +143,7 @@ func fastInitPlan(ops <-chan opsResult, spec *specs.Spec, prog *seccomp.Program,
 		return nil, errors.New("the C init cannot set up this process")
 	}
 	f.MakeCwd = true
-	return append(r.ops, f.Encode()...), nil
+	return f.Encode(), nil
 }
 
 // seccompNotifies tells whether a profile hands syscalls to an agent.

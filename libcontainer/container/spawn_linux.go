@@ -41,8 +41,9 @@ type initProcess struct {
 	userMaps bool
 	maps     *mapPlan
 	cfg      *initConfig
-	// fastPlan is what the C init reads instead of cfg (fastInitPlan).
-	fastPlan []byte
+	// fastProcess is what the C init reads after its plan, instead of
+	// cfg (fastInitProcess).
+	fastProcess []byte
 }
 
 // nsKind maps a runtime-spec namespace type to its /proc/PID/ns name.
@@ -192,7 +193,8 @@ func (cf *childFiles) cgroupEarly(staged cgroups.Staged, req *nsenter.Request, a
 }
 
 // earlyDevices writes linux.resources.devices into a staged (v1) cgroup
-// while the init's Go runtime starts, before it is sent its config: a
+// before the init joins it, so the C init's mknod meets them, and before
+// a Go init's runtime starts: a
 // deny-all and a dozen allow rules, one write each, half a millisecond that
 // the other resources' late write (see initProcess.run) no longer spends,
 // as it finds the rules in place (sameExceptions). Device rules are safe
@@ -283,20 +285,36 @@ func startTasks(staged cgroups.Staged) <-chan tasksResult {
 	return ch
 }
 
-// sendTasks hands the tasks files startTasks opened to the init's
+// sendOps sends the C init's plan once startFastInitOps has made it.
+func (p *initProcess) sendOps(ops <-chan opsResult) error {
+	r := <-ops
+	if r.err != nil {
+		return r.err
+	}
+	if _, err := p.parent.Write(r.ops); err != nil {
+		return p.fail(fmt.Errorf("send set-up plan: %w", err))
+	}
+	return nil
+}
+
+// sendTasks writes the device rules (earlyDevices), then hands the tasks
+// files startTasks opened to the init's
 // constructor, which waits for them, with the network namespace
 // startNetNS made, if any: a millisecond or two when the kernel is still
 // tearing down the namespaces of containers just gone, which the clone no
 // longer waits for. An init gone by then (a namespace it could not make,
 // a kill) is reported by what it wrote or how it ended, as fail does, not
 // by the socket's EPIPE.
-func sendTasks(c *Created, p *initProcess) error {
+func sendTasks(c *Created, p *initProcess, spec *specs.Spec) error {
 	r := <-c.tasks
 	c.tasks = nil
 	if r.err != nil {
 		return r.err
 	}
 	defer r.placement.Close()
+	if err := earlyDevices(c.staged, spec); err != nil {
+		return err
+	}
 	fds := make([]int, len(r.placement.Tasks), len(r.placement.Tasks)+1)
 	for i, f := range r.placement.Tasks {
 		fds[i] = int(f.Fd())
@@ -394,7 +412,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	req.FastInit = fast
 	var ops <-chan opsResult
 	if fast {
-		ops = startFastInitOps(rc, co, c.rec.ID, childFIFO)
+		ops = startFastInitOps(rc, co, c.rec.ID, childFIFO, c.staged != nil)
 	}
 	if !req.Empty() {
 		cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
@@ -435,12 +453,16 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
 	p := &initProcess{cloned: p0, child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
-	if c.staged != nil {
-		if err := sendTasks(c, p); err != nil {
+	if fast {
+		// First: the C init reads its plan, and mounts what it can while
+		// the cgroup is made (see fastInitOps).
+		if err := p.sendOps(ops); err != nil {
 			proc.kill()
 			return nil, err
 		}
-		if err := earlyDevices(c.staged, spec); err != nil {
+	}
+	if c.staged != nil {
+		if err := sendTasks(c, p, spec); err != nil {
 			proc.kill()
 			return nil, err
 		}
@@ -457,7 +479,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		UserNS: userNS, Idmapped: idmappedFDs,
 	}
 	if fast {
-		if p.fastPlan, err = fastInitPlan(ops, spec, prog, co.PreserveFDs); err != nil {
+		if p.fastProcess, err = fastInitProcess(spec, prog, co.PreserveFDs); err != nil {
 			proc.kill()
 			return nil, err
 		}
@@ -505,9 +527,9 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 		return nil
 	}
 	p.cfg.HostPid = p.pid
-	if p.fastPlan != nil {
-		if _, err := p.parent.Write(p.fastPlan); err != nil {
-			return p.fail(fmt.Errorf("send set-up plan: %w", err))
+	if p.fastProcess != nil {
+		if _, err := p.parent.Write(p.fastProcess); err != nil {
+			return p.fail(fmt.Errorf("send process: %w", err))
 		}
 	} else if err := p.ch.sendConfig(p.cfg); err != nil {
 		return p.fail(err)
@@ -529,11 +551,13 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 				return p.fail(err)
 			}
 		case msgReady:
-			if p.fastPlan != nil {
+			started := "init: exec and Go runtime start"
+			if p.fastProcess != nil {
 				c.opts.Log.Debug("init: set up in C")
+				started = "init: exec"
 			}
 			if !m.Began.IsZero() {
-				c.opts.Log.Debug("init: exec and Go runtime start", "took", m.Began.Sub(p.cloned).String())
+				c.opts.Log.Debug(started, "took", m.Began.Sub(p.cloned).String())
 			}
 			for _, s := range m.Steps {
 				c.opts.Log.Debug("init: "+s.Name, "took", s.Took.String())

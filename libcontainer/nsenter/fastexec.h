@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <time.h>
 
 // tupper_report writes an error line the runtime reads (see nsenter.c)
 // and exits.
@@ -16,6 +17,11 @@ void tupper_report(const char *fmt, ...) __attribute__((noreturn, format(printf,
 // JSON lines on the sync socket: the exec FIFO, once start has released
 // the init, where start reads the reason the process could not run.
 void tupper_report_plain(int fd);
+// When the constructor started, for the steps --debug shows.
+extern struct timespec tupper_began;
+// tupper_join_cgroups_late receives the v1 tasks files (and a network
+// namespace) the runtime sends while the init starts, and joins them.
+void tupper_join_cgroups_late(void);
 // errno's text lowercased, as Go prints it.
 const char *tupper_strerr(int e);
 

@@ -32,6 +32,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fastexec.h"
@@ -65,6 +66,7 @@ enum {
 	OP_ROOT_RDONLY = 'O', // root.readonly
 	OP_KEYRING = 'K',     // s0 the session keyring's name
 	OP_FIFO = 'F',        // a: the exec FIFO's fd
+	OP_JOIN = 'J',        // receive and join the cgroup (and network namespace)
 };
 
 #define MAX_STRS 96
@@ -515,6 +517,8 @@ static unsigned long statfs_flags(unsigned long f)
 	       (f & ST_NODEV ? MS_NODEV : 0) | (f & ST_NOEXEC ? MS_NOEXEC : 0);
 }
 
+static int join_late; // the constructor left OP_JOIN to the plan
+
 static void run_op(const struct op *o, int *fifo)
 {
 	char t[64], why[PATH_MAX + 128];
@@ -600,6 +604,11 @@ static void run_op(const struct op *o, int *fifo)
 	case OP_FIFO:
 		*fifo = (int)o->a;
 		break;
+	case OP_JOIN:
+		if (join_late)
+			tupper_join_cgroups_late();
+		join_late = 0;
+		break;
 	default:
 		fail("set-up plan: unknown operation %c", o->code);
 	}
@@ -607,29 +616,61 @@ static void run_op(const struct op *o, int *fifo)
 
 // tupper_fast_init sets the container up, reports ready, waits on the exec
 // FIFO for start, and executes the process, as the Go init's setup,
-// waitForStart and startProcess do. Everything the runtime sends is read
-// before anything is written back, so that it never waits on an init
+// waitForStart and startProcess do. The runtime sends the plan, the tasks
+// files if the plan joins them (OP_JOIN), then the process; everything is
+// read before anything is written back, so that it never waits on an init
 // blocked in the FIFO.
-void tupper_fast_init(int sync_fd)
+static int64_t since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + (now.tv_nsec - t->tv_nsec);
+}
+
+void tupper_fast_init(int sync_fd, int late)
 {
 	int nops, fifo = -1;
+	struct timespec t;
+	int64_t took[3];
+	join_late = late;
 	struct op *ops = read_plan(sync_fd, &nops);
-	struct proc p;
-	tupper_fx_parse(sync_fd, &p);
+	took[0] = since(&tupper_began);
+	clock_gettime(CLOCK_REALTIME, &t);
 	for (int i = 0; i < nops; i++)
 		run_op(&ops[i], &fifo);
 	ctx[0] = '\0';
+	// Never into the process outside its cgroup, whatever the plan said.
+	if (join_late)
+		tupper_join_cgroups_late();
+	// The process comes last: the runtime compiles its seccomp filter
+	// while the set-up runs.
+	struct proc p;
+	tupper_fx_parse(sync_fd, &p);
+	took[1] = since(&t);
+	clock_gettime(CLOCK_REALTIME, &t);
 	tupper_fx_prepare(&p);
 	// Looked up now, as the Go init does, so a missing command fails
 	// create (podman turns only that into exit code 127), and again after
 	// the release.
 	tupper_fx_look_path(&p);
+	took[2] = since(&t);
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fifo);
 	if (fifo < 0 || access(link, W_OK) < 0)
 		tupper_report("exec fifo: %s (is /proc mounted in the container?)", strerr(fifo < 0 ? EBADF : errno));
-	static const char ready[] = "{\"type\":\"ready\"}\n";
-	if (write(sync_fd, ready, sizeof(ready) - 1) < 0)
+	// The steps as the Go init reports them (protocol.go's message), and
+	// when the constructor began, in RFC 3339.
+	char ready[512], stamp[32];
+	struct tm tm;
+	gmtime_r(&tupper_began.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	int n = snprintf(ready, sizeof(ready),
+			 "{\"type\":\"ready\",\"began\":\"%s.%09ldZ\",\"steps\":["
+			 "{\"name\":\"constructor and plan\",\"took\":%lld},"
+			 "{\"name\":\"set up\",\"took\":%lld},"
+			 "{\"name\":\"process attributes\",\"took\":%lld}]}\n",
+			 stamp, tupper_began.tv_nsec, (long long)took[0], (long long)took[1], (long long)took[2]);
+	if (write(sync_fd, ready, (size_t)n) != n)
 		_exit(1);
 	close(sync_fd);
 	// Blocks until start opens the FIFO for reading. Nobody to tell of a

@@ -24,6 +24,7 @@ const (
 	OpRootReadonly   = 'O'
 	OpKeyring        = 'K'
 	OpFIFO           = 'F'
+	OpJoin           = 'J'
 )
 
 // MaxOpStrings is how many strings one operation may carry.

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -33,11 +34,12 @@
 #define MAX_JOINS 8
 
 static int sync_fd = -1, plain_fd = -1;
+struct timespec tupper_began;
 
 #define report tupper_report
 
 void tupper_fast_exec(int sync_fd) __attribute__((noreturn));
-void tupper_fast_init(int sync_fd) __attribute__((noreturn));
+void tupper_fast_init(int sync_fd, int join_late) __attribute__((noreturn));
 
 void tupper_report_plain(int fd) { plain_fd = fd; }
 
@@ -146,12 +148,12 @@ static void join_tasks(int fd)
 	close(fd);
 }
 
-// join_cgroups_late receives the v1 "tasks" files the runtime opened while
+// tupper_join_cgroups_late receives the v1 "tasks" files the runtime opened while
 // this process started (one byte carrying them as SCM_RIGHTS on the sync
 // socket) and writes "0" to each, moving this still single-threaded
 // process whole, as the cgroup= fields do. A network namespace the
 // runtime made meanwhile may come with them (an nsfs file): it is joined.
-static void join_cgroups_late(void)
+void tupper_join_cgroups_late(void)
 {
 	char byte;
 	int fds[64];
@@ -215,6 +217,7 @@ void tupper_nsenter(void)
 	const char *env = getenv(ENV_NAME);
 	if (env == NULL || *env == '\0')
 		return;
+	clock_gettime(CLOCK_REALTIME, &tupper_began);
 	char *spec = strdup(env);
 	unsetenv(ENV_NAME);
 	if (spec == NULL)
@@ -314,8 +317,10 @@ void tupper_nsenter(void)
 	// The namespaces are made (the costly part of a start) while the
 	// runtime creates the cgroup; then this process joins it before it
 	// forks or the Go runtime starts a thread.
-	if (cgroup_late)
-		join_cgroups_late();
+	// The C init joins when its plan says (OP_JOIN): it mounts what does
+	// not depend on the cgroup or the network namespace meanwhile.
+	if (cgroup_late && !fast_init)
+		tupper_join_cgroups_late();
 	if (off_len > 0) {
 		// "The offsets can be set only before any process has entered the
 		// namespace" - time_namespaces(7); nobody has yet.
@@ -332,7 +337,7 @@ void tupper_nsenter(void)
 		check_proc_self();
 	if (!do_fork) {
 		if (fast_init)
-			tupper_fast_init(sync_fd);
+			tupper_fast_init(sync_fd, cgroup_late);
 		return;
 	}
 
@@ -342,7 +347,7 @@ void tupper_nsenter(void)
 	if (pid == 0 && fast_exec)
 		tupper_fast_exec(sync_fd);
 	if (pid == 0 && fast_init)
-		tupper_fast_init(sync_fd);
+		tupper_fast_init(sync_fd, cgroup_late);
 	if (pid == 0)
 		return; // the init: Go starts here, inside every namespace
 	char line[64];

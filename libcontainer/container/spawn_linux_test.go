@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
@@ -43,7 +44,7 @@ func TestSendTasksInitGone(t *testing.T) {
 			ch <- tasksResult{placement: placement}
 			c := &Created{tasks: ch}
 			p := &initProcess{child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent)}
-			got := sendTasks(c, p)
+			got := sendTasks(c, p, &specs.Spec{})
 			if got == nil || got.Error() != tt.want {
 				t.Errorf("sendTasks: %v, want %q", got, tt.want)
 			}
@@ -72,7 +73,7 @@ func TestSendTasksFailed(t *testing.T) {
 	ch <- tasksResult{err: cause}
 	c := &Created{tasks: ch}
 	p := &initProcess{parent: parent, ch: newChannel(parent)}
-	if got := sendTasks(c, p); got != cause {
+	if got := sendTasks(c, p, &specs.Spec{}); got != cause {
 		t.Errorf("sendTasks: %v, want %v", got, cause)
 	}
 	if c.tasks != nil {

@@ -77,6 +77,9 @@ unit:
 integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "integration tests need root" >&2; exit 1; }
 	TUPPER_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./tests/...
+	@# ./tests again with the Go init forced: the C init sets up their
+	@# common configs, and both must pass the same tests.
+	TUPPER_INIT=go TUPPER_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./tests/
 
 bench: build
 	@[ "$$(id -u)" = 0 ] || { echo "bench needs root" >&2; exit 1; }

@@ -2,9 +2,11 @@ package container
 
 import (
 	"fmt"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/tupper-runtime/tupper/libcontainer/bundle"
 	"github.com/tupper-runtime/tupper/libcontainer/nsenter"
 	"github.com/tupper-runtime/tupper/libcontainer/seccomp"
 )
@@ -15,6 +17,10 @@ import (
 // seccomp agent. Exec is what clients run over and over (every probe is one),
 // and not starting a second Go runtime saves most of its cost.
 func fastExec(p *specs.Process, prog *seccomp.Program, preserveFDs int) (*nsenter.FastExec, error) {
+	if hasNUL(p.Args) || hasNUL(p.Env) || strings.IndexByte(p.Cwd, 0) >= 0 {
+		// C would cut the string short where Go's execve refuses it.
+		return nil, nil
+	}
 	if p.Terminal || p.ApparmorProfile != "" || p.SelinuxLabel != "" || p.Scheduler != nil ||
 		p.IOPriority != nil || p.ExecCPUAffinity != nil || len(p.User.AdditionalGids) > nsenter.MaxGroups ||
 		(prog != nil && prog.Notify) {
@@ -34,6 +40,7 @@ func fastExec(p *specs.Process, prog *seccomp.Program, preserveFDs int) (*nsente
 			return nil, err
 		}
 		f.Caps = &[5]uint64{s.bounding, s.effective, s.permitted, s.inheritable, s.ambient}
+		f.CapNames = bundle.Capabilities()
 	}
 	for i, rl := range p.Rlimits {
 		res, ok := rlimitResource[rl.Type]
@@ -46,4 +53,13 @@ func fastExec(p *specs.Process, prog *seccomp.Program, preserveFDs int) (*nsente
 		f.Seccomp, f.SeccompFlag = prog.Filter, uint32(prog.Flags)
 	}
 	return f, nil
+}
+
+func hasNUL(ss []string) bool {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,8 @@ package container
 import (
 	"errors"
 	"os"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -31,6 +33,12 @@ func fastInit(spec *specs.Spec, rc *rootfs.Config) (bool, string) {
 	p, lin := spec.Process, spec.Linux
 	h := spec.Hooks
 	switch {
+	case rootfs.InUserNamespace():
+		// Mount flags locked by a more privileged namespace, and sysfs
+		// or cgroup2 mounts it refuses, need the Go init's fallbacks.
+		return false, "runtime in a user namespace"
+	case !planStrings(spec, rc):
+		return false, "a NUL byte in a string of the config"
 	case !plainNamespaces(spec):
 		return false, "joined, user or time namespaces"
 	case !hasNewNamespace(spec, specs.MountNamespace):
@@ -81,7 +89,10 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 	spec := rc.Spec
 	var ops []nsenter.Op
 	if hasNewNamespace(spec, specs.UTSNamespace) && (spec.Hostname != "" || spec.Domainname != "") {
-		ops = append(ops, nsenter.Op{Code: nsenter.OpHostname, Strs: []string{spec.Hostname, spec.Domainname}})
+		// Then both quoted for errors, as the Go init's %q shows them.
+		ops = append(ops, nsenter.Op{Code: nsenter.OpHostname, Strs: []string{
+			spec.Hostname, spec.Domainname, strconv.Quote(spec.Hostname), strconv.Quote(spec.Domainname),
+		}})
 	}
 	mount, finalize, err := rootfs.Plan(rc)
 	if err != nil {
@@ -106,7 +117,7 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 	ops = append(ops, mount[i:]...)
 	if spec.Linux != nil {
 		for key, value := range spec.Linux.Sysctl {
-			ops = append(ops, nsenter.Op{Code: nsenter.OpSysctl, Strs: []string{key, "sys/" + sysctlPath(key), value}})
+			ops = append(ops, nsenter.Op{Code: nsenter.OpSysctl, Strs: []string{strconv.Quote(key), "sys/" + sysctlPath(key), value}})
 		}
 	}
 	ops = append(ops, finalize...)
@@ -114,7 +125,7 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 		ops = append(ops, nsenter.Op{Code: nsenter.OpKeyring, Strs: []string{"_ses." + id}})
 	}
 	ops = append(ops, nsenter.Op{Code: nsenter.OpFIFO, A: uint64(fifoFD)})
-	return nsenter.EncodeOps(ops), nil
+	return nsenter.EncodeOps(ops)
 }
 
 // beforeJoin tells whether op may run before the init has joined its
@@ -144,6 +155,49 @@ func fastInitProcess(spec *specs.Spec, prog *seccomp.Program, preserveFDs int) (
 	}
 	f.MakeCwd = true
 	return f.Encode(), nil
+}
+
+// planStrings tells whether every string the C init would get is one C
+// can take: the plan's strings end at their first NUL, so one inside a
+// mount destination would shift the strings after it, and the mount's
+// source with them. The Go init refuses such a string (EINVAL), in its
+// own words.
+func planStrings(spec *specs.Spec, rc *rootfs.Config) bool {
+	ok := func(ss ...string) bool {
+		for _, s := range ss {
+			if strings.IndexByte(s, 0) >= 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if !ok(rc.Rootfs, rc.Bundle, spec.Hostname, spec.Domainname) {
+		return false
+	}
+	if p := spec.Process; p != nil && (!ok(p.Args...) || !ok(p.Env...) || !ok(p.Cwd)) {
+		return false
+	}
+	for _, m := range spec.Mounts {
+		if !ok(m.Destination, m.Source, m.Type) || !ok(m.Options...) {
+			return false
+		}
+	}
+	if lin := spec.Linux; lin != nil {
+		if !ok(lin.MaskedPaths...) || !ok(lin.ReadonlyPaths...) || !ok(lin.RootfsPropagation) {
+			return false
+		}
+		for _, d := range lin.Devices {
+			if !ok(d.Path, d.Type) {
+				return false
+			}
+		}
+		for k, v := range lin.Sysctl {
+			if !ok(k, v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // seccompNotifies tells whether a profile hands syscalls to an agent.

@@ -60,6 +60,13 @@ static int read_full(int fd, void *buf, size_t n)
 static uint32_t u32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+// need refuses a record shorter than its fixed fields.
+static void need(uint32_t len, uint32_t n)
+{
+	if (len < n)
+		tupper_report("read process: malformed record");
+}
+
 // tupper_fx_parse reads records: tag (1 byte), length (u32, native
 // order), value.
 void tupper_fx_parse(int fd, struct proc *p)
@@ -70,6 +77,7 @@ void tupper_fx_parse(int fd, struct proc *p)
 	unsigned char *buf = malloc(total + 1);
 	if (buf == NULL || read_full(fd, buf, total) < 0)
 		tupper_report("read process: %s", strerr(errno));
+	buf[total] = '\0';
 	memset(p, 0, sizeof(*p));
 	p->root_fd = -1;
 	p->argv = calloc(total / 5 + 2, sizeof(char *));
@@ -88,13 +96,18 @@ void tupper_fx_parse(int fd, struct proc *p)
 		case 'a': p->argv[p->argc++] = (char *)v; break;
 		case 'e': p->envp[p->envc++] = (char *)v; break;
 		case 'c': p->cwd = (char *)v; break;
-		case 'u': p->uid = u32(v); p->gid = u32(v + 4); break;
+		case 'u': need(len, 8); p->uid = u32(v); p->gid = u32(v + 4); break;
 		case 'g': if (p->ngroups < 64) p->groups[p->ngroups++] = u32(v); break;
-		case 'k': p->has_caps = 1; for (int i = 0; i < 5; i++) p->caps[i] = u64(v + 8 * i); break;
+		case 'k': need(len, 40); p->has_caps = 1; for (int i = 0; i < 5; i++) p->caps[i] = u64(v + 8 * i); break;
+		case 'C':
+			// capability names by number, NUL-separated
+			for (uint32_t i = 0; i < len && p->ncap_names < 64; i += (uint32_t)strlen((char *)v + i) + 1)
+				p->cap_names[p->ncap_names++] = (char *)v + i;
+			break;
 		case 'n': p->nnp = 1; break;
 		case 'm': p->has_umask = 1; p->umask = u32(v); break;
 		case 'o': p->oom = (char *)v; break;
-		case 's': p->filter_flags = u32(v); p->filter = v + 4; p->filter_len = len - 4; break;
+		case 's': need(len, 4); p->filter_flags = u32(v); p->filter = v + 4; p->filter_len = len - 4; break;
 		case 'f': p->preserve = u32(v); break;
 		case 'R': p->root_fd = (int)u32(v); break;
 		case 'W': p->make_cwd = 1; break;
@@ -129,37 +142,46 @@ static void reopen_devnull(void)
 	close(null);
 }
 
-static int executable(const char *path, int *eacces)
+// executable is checkExecutable (container/process_linux.go): 0, or -1
+// with the reason in why, as Go words it ("stat PATH: ERR", or "permission
+// denied" for a directory or a file without an execute bit); *denied says
+// the reason is EACCES.
+static int executable(const char *path, char *why, size_t n, int *denied)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
+	if (stat(path, &st) < 0) {
+		*denied = errno == EACCES;
+		snprintf(why, n, "stat %s: %s", path, strerr(errno));
 		return -1;
+	}
 	if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) {
-		*eacces = 1;
+		*denied = 1;
+		snprintf(why, n, "%s", strerr(EACCES));
 		return -1;
 	}
 	return 0;
 }
 
 // look_path finds argv[0] with the container's PATH, with the words of the
-// Go init (and runc), which dockerd and podman turn into exit codes.
+// Go init (lookPath) and runc, which dockerd and podman turn into exit
+// codes: a file that is there but may not be executed is reported by the
+// first such reason.
 const char *tupper_fx_look_path(struct proc *p)
 {
 	const char *file = p->argv[0], *path = NULL;
-	int eacces = 0;
+	char why[PATH_MAX + 64], first[PATH_MAX + 64] = "";
+	int denied = 0;
 	if (strchr(file, '/')) {
-		if (executable(file, &eacces) == 0)
+		if (executable(file, why, sizeof(why), &denied) == 0)
 			return file;
-		if (eacces)
-			tupper_report("exec: \"%s\": permission denied", file);
-		tupper_report("exec: \"%s\": stat %s: %s", file, file, strerr(errno));
+		tupper_report("exec: \"%s\": %s", file, why);
 	}
 	for (int i = p->envc - 1; i >= 0 && path == NULL; i--)
 		if (strncmp(p->envp[i], "PATH=", 5) == 0)
 			path = p->envp[i] + 5;
 	if (path == NULL)
 		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	static char buf[4096];
+	static char buf[PATH_MAX];
 	for (const char *s = path;;) {
 		const char *e = strchr(s, ':');
 		size_t n = e ? (size_t)(e - s) : strlen(s);
@@ -167,14 +189,16 @@ const char *tupper_fx_look_path(struct proc *p)
 			snprintf(buf, sizeof(buf), "./%s", file);
 		else
 			snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, s, file);
-		if (executable(buf, &eacces) == 0)
+		if (executable(buf, why, sizeof(why), &denied) == 0)
 			return buf;
+		if (denied && first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", why);
 		if (e == NULL)
 			break;
 		s = e + 1;
 	}
-	if (eacces)
-		tupper_report("exec: \"%s\": permission denied", file);
+	if (first[0] != '\0')
+		tupper_report("exec: \"%s\": %s", file, first);
 	tupper_report("exec: \"%s\": executable file not found in $PATH", file);
 }
 
@@ -373,11 +397,17 @@ void tupper_fx_finish(struct proc *p)
 		}
 		if (syscall(SYS_capset, &hdr, data) < 0)
 			tupper_report("process.capabilities: capset: %s", strerr(errno));
-		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		// EINVAL: a kernel without ambient capabilities.
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+			tupper_report("process.capabilities.ambient: %s", strerr(errno));
 		uint64_t amb = p->caps[4] & p->caps[2] & p->caps[3];
-		for (int c = 0; c < 64; c++)
-			if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-				tupper_report("process.capabilities.ambient %d: %s", c, strerr(errno));
+		for (int c = 0; c < 64; c++) {
+			if (!(amb & (1ULL << c)) || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) == 0)
+				continue;
+			if (c < p->ncap_names)
+				tupper_report("process.capabilities.ambient %s: %s", p->cap_names[c], strerr(errno));
+			tupper_report("process.capabilities.ambient %d: %s", c, strerr(errno));
+		}
 	}
 	if (p->nnp) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -14,6 +14,7 @@ type FastExec struct {
 	UID, GID    uint32
 	Groups      []uint32
 	Caps        *[5]uint64 // bounding, effective, permitted, inheritable, ambient; nil leaves them
+	CapNames    []string   // capability names by number, for errors
 	NoNewPrivs  bool
 	Umask       *uint32
 	OOMScoreAdj *int
@@ -68,6 +69,13 @@ func (f *FastExec) Encode() []byte {
 			v = binary.NativeEndian.AppendUint64(v, c)
 		}
 		rec('k', v)
+	}
+	if len(f.CapNames) > 0 {
+		var v []byte
+		for _, n := range f.CapNames {
+			v = append(append(v, n...), 0)
+		}
+		rec('C', v)
 	}
 	if f.NoNewPrivs {
 		rec('n', nil)

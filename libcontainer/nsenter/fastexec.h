@@ -37,6 +37,8 @@ struct proc {
 	int ngroups;
 	int has_caps;
 	uint64_t caps[5]; // bounding, effective, permitted, inheritable, ambient
+	const char *cap_names[64]; // by number, for errors
+	int ncap_names;
 	int nnp;
 	int has_umask;
 	uint32_t umask;

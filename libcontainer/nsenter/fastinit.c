@@ -21,6 +21,7 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,7 +50,7 @@
 // The operations; rootfs/plan_linux.go and nsenter/fastinit.go name them.
 enum {
 	OP_CGROUPNS = 'G',    // unshare the cgroup namespace (now in its cgroup)
-	OP_HOSTNAME = 'H',    // s0 hostname, s1 domainname (each if not empty)
+	OP_HOSTNAME = 'H',    // s0 hostname, s1 domainname (each if not empty), s2 and s3 quoted
 	OP_PROPAGATE = 'P',   // a: propagation of "/" before the mounts
 	OP_ROOT = 'B',        // s0 rootfs: bind onto itself, then open it
 	OP_MOUNT = 'm',       // s0 dest, s1 source, s2 type, s3 data, s4 type as written; a flags, c propagation
@@ -58,7 +59,7 @@ enum {
 	OP_DEVICE = 'd',      // s0 path; a mode, b rdev, c uid<<32|gid
 	OP_SYMLINK = 'l',     // s0 target, s1 link
 	OP_PIVOT = 'p',       // s0 rootfs
-	OP_SYSCTL = 'S',      // s0 key, s1 path under /proc, s2 value
+	OP_SYSCTL = 'S',      // s0 key quoted, s1 path under /proc, s2 value
 	OP_PROPAGATE2 = 'R',  // s0 name; a: linux.rootfsPropagation after the pivot
 	OP_READONLY = 'r',    // s0 path
 	OP_MASK = 'k',        // s0 path
@@ -91,7 +92,7 @@ static char ctx[2 * PATH_MAX];
 static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
 {
-	char msg[PATH_MAX + 256];
+	char msg[PATH_MAX + 512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -119,14 +120,19 @@ static int read_full(int fd, void *buf, size_t n)
 static struct op *read_plan(int fd, int *n)
 {
 	uint32_t total;
-	if (read_full(fd, &total, 4) < 0 || total > (16u << 20))
-		tupper_report("read set-up plan: %s", strerr(errno));
+	errno = 0;
+	if (read_full(fd, &total, 4) < 0)
+		tupper_report("read set-up plan: %s", errno ? strerr(errno) : "unexpected end");
+	if (total > (64u << 20))
+		tupper_report("read set-up plan: %u bytes, too large", total);
 	unsigned char *buf = malloc(total + 1);
 	struct op *ops = calloc(total / 29 + 1, sizeof(*ops));
 	if (buf == NULL || ops == NULL)
 		tupper_report("read set-up plan: out of memory");
+	errno = 0;
 	if (read_full(fd, buf, total) < 0)
-		tupper_report("read set-up plan: %s", strerr(errno));
+		tupper_report("read set-up plan: %s", errno ? strerr(errno) : "unexpected end");
+	buf[total] = '\0';
 	*n = 0;
 	for (uint32_t off = 0; off + 5 <= total;) {
 		struct op *o = &ops[*n];
@@ -139,7 +145,9 @@ static struct op *read_plan(int fd, int *n)
 		memcpy(&o->a, v, 8);
 		memcpy(&o->b, v + 8, 8);
 		memcpy(&o->c, v + 16, 8);
-		for (uint32_t i = 24; i < len && o->ns < MAX_STRS;) {
+		for (uint32_t i = 24; i < len;) {
+			if (o->ns == MAX_STRS)
+				tupper_report("read set-up plan: too many strings");
 			o->s[o->ns++] = (const char *)v + i;
 			i += (uint32_t)strlen((const char *)v + i) + 1;
 		}
@@ -210,20 +218,26 @@ static int open_create_depth(const char *name, int create, int depth)
 		buf[end] = '\0';
 		int last = name[end + strspn(name + end, "/")] == '\0';
 		fd = resolve(buf);
-		if (fd < 0 && errno == ENOENT) {
+		int err = errno;
+		if (fd < 0 && err == ENOENT) {
 			if (make_entry(parent, buf + start, last && create == CREATE_FILE) < 0) {
-				int err = errno;
+				err = errno;
 				close(parent);
 				errno = err;
 				return -1;
 			}
 			fd = resolve(buf);
+			err = errno;
 			char link[PATH_MAX], next[PATH_MAX];
 			ssize_t n;
-			if (fd < 0 && errno == ENOENT && depth < 40 &&
+			if (fd < 0 && err == ENOENT &&
 			    (n = readlinkat(parent, buf + start, link, sizeof(link) - 1)) > 0) {
 				link[n] = '\0';
 				close(parent);
+				if (depth == 40) {
+					errno = ELOOP; // the kernel's MAXSYMLINKS, as root.walk counts
+					return -1;
+				}
 				// An absolute target starts again at the root; a
 				// relative one from the directory holding the link.
 				int keep = link[0] == '/' ? 0 : (int)start;
@@ -234,10 +248,9 @@ static int open_create_depth(const char *name, int create, int depth)
 				return open_create_depth(next, create, depth + 1);
 			}
 		}
-		int err = errno;
 		close(parent);
 		if (fd < 0) {
-			errno = err;
+			errno = err; // resolve's, not readlinkat's
 			return -1;
 		}
 		parent = fd;
@@ -252,7 +265,10 @@ static int open_create(const char *name, int create) { return open_create_depth(
 static int open_parent(const char *name, char *base, size_t n)
 {
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", name);
+	if (snprintf(dir, sizeof(dir), "%s", name) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	size_t len = strlen(dir);
 	while (len > 0 && dir[len - 1] == '/')
 		dir[--len] = '\0';
@@ -262,7 +278,10 @@ static int open_parent(const char *name, char *base, size_t n)
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(base, n, "%s", b);
+	if (snprintf(base, n, "%s", b) >= (int)n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (slash)
 		slash[1] = '\0';
 	else
@@ -378,7 +397,7 @@ static void do_cgroup1(const struct op *o)
 static void do_device(const struct op *o)
 {
 	static int bind_nodes;
-	char base[NAME_MAX + 1], t[64];
+	char base[PATH_MAX], t[64];
 	const char *path = s(o, 0);
 	int dir = open_parent(path, base, sizeof(base));
 	if (dir < 0)
@@ -420,7 +439,7 @@ static void do_device(const struct op *o)
 // do_symlink is root.symlink: link -> target unless link exists.
 static void do_symlink(const struct op *o)
 {
-	char base[NAME_MAX + 1];
+	char base[PATH_MAX];
 	int dir = open_parent(s(o, 1), base, sizeof(base));
 	if (dir < 0)
 		fail("create parent of %s: %s", s(o, 1), strerr(errno));
@@ -534,9 +553,9 @@ static void run_op(const struct op *o, int *fifo)
 		break;
 	case OP_HOSTNAME:
 		if (*s(o, 0) && sethostname(s(o, 0), strlen(s(o, 0))) < 0)
-			fail("set hostname \"%s\": %s", s(o, 0), strerr(errno));
+			fail("set hostname %s: %s", s(o, 2), strerr(errno));
 		if (*s(o, 1) && setdomainname(s(o, 1), strlen(s(o, 1))) < 0)
-			fail("set domainname \"%s\": %s", s(o, 1), strerr(errno));
+			fail("set domainname %s: %s", s(o, 3), strerr(errno));
 		break;
 	case OP_PROPAGATE:
 		if (mount("", "/", "", o->a, NULL) < 0)
@@ -570,7 +589,7 @@ static void run_op(const struct op *o, int *fifo)
 		break;
 	case OP_SYSCTL:
 		if (tupper_proc_write(s(o, 1), s(o, 2), why, sizeof(why)) < 0)
-			fail("linux.sysctl \"%s\": %s", s(o, 0), why);
+			fail("linux.sysctl %s: %s", s(o, 0), why);
 		break;
 	case OP_PROPAGATE2:
 		if (mount("", "/", "", o->a, NULL) < 0)
@@ -627,12 +646,37 @@ static int64_t since(const struct timespec *t)
 	return (int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + (now.tv_nsec - t->tv_nsec);
 }
 
+// die_as_go: a signal the Go init would die of. The kernel drops a
+// signal whose action is the default for the init of a pid namespace,
+// so without a handler `tupper kill ID` (SIGTERM) would leave a created
+// container be, where the Go runtime's handler ends the Go init with
+// status 2.
+static void die_as_go(int sig)
+{
+	(void)sig;
+	_exit(2);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGTERM, SIGUSR1, SIGUSR2,
+				   SIGALRM, SIGVTALRM, SIGXCPU, SIGXFSZ, SIGSTKFLT, SIGPWR};
+	struct sigaction sa = {.sa_handler = die_as_go}, old;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		// One the runtime's caller ignores stays ignored, as in Go.
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 void tupper_fast_init(int sync_fd, int late)
 {
 	int nops, fifo = -1;
 	struct timespec t;
 	int64_t took[3];
 	join_late = late;
+	catch_signals(); // execve resets them for the process
 	struct op *ops = read_plan(sync_fd, &nops);
 	took[0] = since(&tupper_began);
 	clock_gettime(CLOCK_REALTIME, &t);

@@ -1,6 +1,10 @@
 package nsenter
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
 
 // The operations of a FastInit plan, as fastinit.c runs them. Each does
 // what the Go init's code for the same step does; fastinit.c's enum says
@@ -40,11 +44,20 @@ type Op struct {
 // EncodeOps renders a plan as fastinit.c reads it: a u32 length, then per
 // operation its code, a u32 length, A, B and C as u64 and the strings with
 // their NULs, in native byte order.
-func EncodeOps(ops []Op) []byte {
+//
+// A string holding a NUL would shift the strings after it: the caller
+// keeps such configs from the C init, and this refuses them too.
+func EncodeOps(ops []Op) ([]byte, error) {
 	var b []byte
 	for _, o := range ops {
 		n := 24
+		if len(o.Strs) > MaxOpStrings {
+			return nil, fmt.Errorf("set-up plan: operation %c has %d strings, at most %d", o.Code, len(o.Strs), MaxOpStrings)
+		}
 		for _, s := range o.Strs {
+			if strings.IndexByte(s, 0) >= 0 {
+				return nil, fmt.Errorf("set-up plan: %q holds a NUL byte", s)
+			}
 			n += len(s) + 1
 		}
 		b = append(b, o.Code)
@@ -56,5 +69,5 @@ func EncodeOps(ops []Op) []byte {
 			b = append(append(b, s...), 0)
 		}
 	}
-	return append(binary.NativeEndian.AppendUint32(nil, uint32(len(b))), b...)
+	return append(binary.NativeEndian.AppendUint32(nil, uint32(len(b))), b...), nil
 }

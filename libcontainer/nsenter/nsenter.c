@@ -49,7 +49,8 @@ void tupper_report_plain(int fd) { plain_fd = fd; }
 // the text goes as it is to that fd.
 void tupper_report(const char *fmt, ...)
 {
-	char msg[1024], line[2100];
+	// Room for two paths and the words around them.
+	char msg[3 * PATH_MAX], line[6 * PATH_MAX + 64];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

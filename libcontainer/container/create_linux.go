@@ -86,6 +86,7 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	}
 	c := &Created{Container: &Container{opts: o, dir: dir, rec: &state.Record{
 		ID: id, Bundle: bundleDir, Rootfs: rootfs, Config: state.NewConfig(spec),
+		NoNewKeyring: co.NoNewKeyring,
 	}}}
 	c.netns, netns = netns, nil // undo closes it if startInit does not get to it
 	defer func() {

@@ -143,6 +143,9 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 	if fast != nil && rootFD >= 0 {
 		fast.RootFD = rootFD
 	}
+	if fast != nil && !c.rec.NoNewKeyring {
+		fast.Keyring = sessionKeyring(c.rec.ID)
+	}
 	req.FastExec = fast != nil
 	cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
 	exe, err := cf.exe()
@@ -218,7 +221,7 @@ func (c *Container) spawnExec(eo *ExecOptions) (*execChild, error) {
 		}
 	} else {
 		cfg := &initConfig{
-			ID: c.rec.ID, Exec: true, HostPid: x.pid, PreserveFDs: eo.PreserveFDs,
+			ID: c.rec.ID, Exec: true, HostPid: x.pid, PreserveFDs: eo.PreserveFDs, NoNewKeyring: c.rec.NoNewKeyring,
 			Bundle: c.rec.Bundle, Spec: &specs.Spec{Process: eo.Process}, Seccomp: prog,
 		}
 		if err := ch.sendConfig(cfg); err != nil {

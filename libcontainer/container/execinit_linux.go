@@ -27,6 +27,13 @@ func (in *initState) execInContainer() error {
 	if err := in.setupConsole(); err != nil {
 		return err
 	}
+	// The container's session keyring, as its init joined it: not the
+	// caller's, whose keys the container must not reach.
+	if !in.cfg.NoNewKeyring {
+		if err := joinSessionKeyring(in.cfg.ID); err != nil {
+			return err
+		}
+	}
 	if err := in.prepareProcess(); err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 	}
 	ops = append(ops, finalize...)
 	if !co.NoNewKeyring {
-		ops = append(ops, nsenter.Op{Code: nsenter.OpKeyring, Strs: []string{"_ses." + id}})
+		ops = append(ops, nsenter.Op{Code: nsenter.OpKeyring, Strs: []string{sessionKeyring(id)}})
 	}
 	ops = append(ops, nsenter.Op{Code: nsenter.OpFIFO, A: uint64(fifoFD)})
 	return nsenter.EncodeOps(ops)

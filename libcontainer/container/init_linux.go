@@ -180,10 +180,8 @@ func (in *initState) setup() error {
 		return err
 	}
 	if !in.cfg.NoNewKeyring {
-		// A fresh session keyring, so the container cannot read the host's
-		// keys. Kernels without keyrings, or that forbid it, are fine to skip.
-		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + in.cfg.ID); err != nil && err != unix.ENOSYS && err != unix.EPERM && err != unix.EACCES {
-			return fmt.Errorf("join session keyring: %w", err)
+		if err := joinSessionKeyring(in.cfg.ID); err != nil {
+			return err
 		}
 	}
 	if err := in.step("process attributes", in.prepareProcess); err != nil {
@@ -337,4 +335,18 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// sessionKeyring names a container's session keyring.
+func sessionKeyring(id string) string { return "_ses." + id }
+
+// joinSessionKeyring joins the container's session keyring, made by the
+// first process to ask (its init), so the container cannot read the
+// host's keys. Kernels without keyrings, or that forbid it, are fine to
+// skip.
+func joinSessionKeyring(id string) error {
+	if _, err := unix.KeyctlJoinSessionKeyring(sessionKeyring(id)); err != nil && err != unix.ENOSYS && err != unix.EPERM && err != unix.EACCES {
+		return fmt.Errorf("join session keyring: %w", err)
+	}
+	return nil
 }

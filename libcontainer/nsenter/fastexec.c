@@ -111,6 +111,7 @@ void tupper_fx_parse(int fd, struct proc *p)
 		case 'f': p->preserve = u32(v); break;
 		case 'R': p->root_fd = (int)u32(v); break;
 		case 'W': p->make_cwd = 1; break;
+		case 'K': p->keyring = (const char *)v; break;
 		case 'r':
 			// resource, soft, hard, then the type's name for errors
 			if (p->nrlimits == MAX_RLIMITS || len < 21)
@@ -337,6 +338,10 @@ void tupper_fx_prepare(struct proc *p)
 {
 	if (p->argc == 0)
 		tupper_report("exec: no process args");
+	// The container's, not the caller's (joinSessionKeyring).
+	if (p->keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, p->keyring) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EACCES)
+		tupper_report("join session keyring: %s", strerr(errno));
 	for (int i = 0; i < p->nrlimits; i++)
 		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].lim) < 0)
 			tupper_report("process.rlimits[%d]: setrlimit %s: %s", i, p->rlimits[i].name, strerr(errno));

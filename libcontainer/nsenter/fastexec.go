@@ -27,6 +27,9 @@ type FastExec struct {
 	RootFD int
 	// MakeCwd creates a missing Cwd, as create does (and exec does not).
 	MakeCwd bool
+	// Keyring, when set, is a session keyring to join first (exec's
+	// process joins the container's).
+	Keyring string
 }
 
 // Rlimit is one setrlimit(2) call.
@@ -96,6 +99,9 @@ func (f *FastExec) Encode() []byte {
 		rec('s', append(binary.NativeEndian.AppendUint32(nil, f.SeccompFlag), f.Seccomp...))
 	}
 	rec('f', binary.NativeEndian.AppendUint32(nil, uint32(f.PreserveFDs)))
+	if f.Keyring != "" {
+		str('K', f.Keyring)
+	}
 	if f.MakeCwd {
 		rec('W', nil)
 	}

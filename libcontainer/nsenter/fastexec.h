@@ -32,6 +32,7 @@ struct proc {
 	int argc, envc;
 	const char *cwd;
 	int make_cwd; // create a missing cwd, as create does and exec does not
+	const char *keyring; // a session keyring to join, or NULL
 	uint32_t uid, gid;
 	gid_t groups[64];
 	int ngroups;

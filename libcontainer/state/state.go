@@ -45,6 +45,10 @@ type Record struct {
 	// Namespaces maps a namespace kind to the path the init has it at, for
 	// exec and for joining it from other containers.
 	Namespaces map[string]string `json:"namespaces,omitempty"`
+	// NoNewKeyring is create's --no-new-keyring: exec's processes then
+	// keep the caller's session keyring too, instead of joining the
+	// container's.
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
 	// Started is set by start once the user process has been executed.
 	Started bool `json:"started,omitempty"`
 	// Config is the spec the container was created from, so that delete

@@ -37,11 +37,15 @@ type CreateOptions struct {
 type Created struct {
 	*Container
 	intermediate *childProcess // the process started by create; nil once reaped
-	// staged: the cgroup is created while the init starts (startTasks, sendTasks).
-	staged  cgroups.Staged
-	tasks   <-chan tasksResult // staged's v1 part, created beside the clone
-	netns   <-chan netnsResult // the new network namespace, made beside create
-	console *os.File           // our end of the console socketpair (ForegroundTTY)
+	// staged: the cgroup is created while the init starts (startTasks).
+	staged cgroups.Staged
+	tasks  <-chan tasksResult // staged's v1 part, created and handed over beside the clone
+	sock   chan int           // startTasks's copy of the init socket, once there is one (giveSocket)
+	netns  <-chan netnsResult // the new network namespace, made beside create
+	// netnsStaged: the network namespace goes to the init with the
+	// tasks files (startTasks owns it).
+	netnsStaged bool
+	console     *os.File // our end of the console socketpair (ForegroundTTY)
 }
 
 // Create makes a new container from the bundle: it validates the config,
@@ -111,7 +115,9 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 		// Created around the init's start instead (see startInit).
 		c.staged = staged
 		c.rec.CgroupPaths = mgr.Paths()
-		c.tasks = startTasks(staged)
+		c.sock = make(chan int, 1)
+		c.tasks = startTasks(staged, spec, c.netns, c.sock)
+		c.netnsStaged, c.netns = c.netns != nil, nil
 	} else if err := mgr.Apply(0); err != nil {
 		if !o.cgroupOptional(spec, err) {
 			if o.rootless() {
@@ -277,11 +283,12 @@ func (c *Created) undo() {
 		_, _ = c.intermediate.wait()
 	}
 	closeNetNS(c.netns)
+	if c.sock != nil {
+		close(c.sock) // no socket to send on: startTasks stops
+	}
 	if c.tasks != nil {
 		// Wait for it to finish, lest it create what Destroy removed.
-		if r, ok := <-c.tasks; ok && r.err == nil {
-			r.placement.Close()
-		}
+		<-c.tasks
 	}
 	if len(c.rec.CgroupPaths) > 0 {
 		if mgr, err := cgroups.Load(c.rec.CgroupPaths); err == nil {

@@ -55,24 +55,6 @@ func fastInit(spec *specs.Spec, rc *rootfs.Config) (bool, string) {
 	return rootfs.CanPlan(rc)
 }
 
-// opsResult is a plan fastInitOps made, or why it could not.
-type opsResult struct {
-	ops []byte
-	err error
-}
-
-// startFastInitOps makes the C init's plan (fastInitOps) on another
-// thread while the init starts: reading the host's cgroup mounts and
-// options parsing take a few hundred microseconds.
-func startFastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, late bool) <-chan opsResult {
-	ch := make(chan opsResult, 1)
-	go func() {
-		ops, err := fastInitOps(rc, co, id, fifoFD, late)
-		ch <- opsResult{ops, err}
-	}()
-	return ch
-}
-
 // fastInitOps is the set-up the C init does, in the Go init's order
 // (cgroup namespace, hostname, rootfs up to the pivot, sysctls, the rest
 // of the rootfs, keyring), encoded.

@@ -264,72 +264,123 @@ func closeNetNS(ch <-chan netnsResult) {
 	}
 }
 
-// tasksResult is the v1 part of a staged cgroup, or why it failed.
+// tasksResult is how the handover of a staged cgroup went: err, the
+// cgroup, its device rules or the network namespace could not be made;
+// sendErr, the init could not be sent them.
 type tasksResult struct {
-	placement *cgroups.Placement
-	err       error
+	err, sendErr error
 }
 
-// startTasks creates the v1 part of a staged cgroup beside the rest of
-// create (the clone, then the constructor's namespaces): a millisecond on
-// a hybrid host, off the path to the container's start.
-func startTasks(staged cgroups.Staged) <-chan tasksResult {
+// startTasks creates the v1 part of a staged cgroup, writes its device
+// rules (earlyDevices) and hands its tasks files to the init's
+// constructor, which waits for them, with the network namespace
+// startNetNS made (netns, when not nil): all on a goroutine beside the
+// rest of create, the clone and the constructor's namespaces. The v1
+// directories are a millisecond on a hybrid host, and the namespace one
+// or two while the kernel still tears down those of containers just gone.
+// The send waits for the socket (sock: a descriptor of the runtime's end,
+// the goroutine's to close; closed without one when create gives up
+// first), which startInit gives once the C init's plan is in it, so it
+// goes first; and it goes from here, not from create's thread, which
+// after the clone gets a CPU back only late on a loaded 2-core host.
+func startTasks(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult, sock <-chan int) <-chan tasksResult {
 	ch := make(chan tasksResult, 1)
 	go func() {
-		p, err := staged.ApplyTasks()
-		if err != nil {
-			err = fmt.Errorf("create cgroup: %w", err)
-		}
-		ch <- tasksResult{p, err}
+		ch <- handover(staged, spec, netns, sock)
 	}()
 	return ch
 }
 
-// sendOps sends the C init's plan once startFastInitOps has made it.
-func (p *initProcess) sendOps(ops <-chan opsResult) error {
-	r := <-ops
-	if r.err != nil {
-		return r.err
+func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult, sock <-chan int) tasksResult {
+	fd, netfd := -1, -1
+	defer func() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		if netfd >= 0 {
+			unix.Close(netfd)
+		}
+	}()
+	// Every path waits for what it was given, so that nothing is left
+	// running once this returns.
+	p, err := staged.ApplyTasks()
+	if err == nil {
+		defer p.Close()
+		err = earlyDevices(staged, spec)
+	} else {
+		err = fmt.Errorf("create cgroup: %w", err)
 	}
-	if _, err := p.parent.Write(r.ops); err != nil {
-		return p.fail(fmt.Errorf("send set-up plan: %w", err))
+	if netns != nil {
+		n := <-netns
+		if n.err != nil && err == nil {
+			err = n.err
+		}
+		netfd = n.fd
+		if n.err != nil {
+			netfd = -1
+		}
 	}
+	var ok bool
+	fd, ok = <-sock
+	if !ok {
+		fd = -1
+	}
+	if err != nil || !ok {
+		return tasksResult{err: err}
+	}
+	return tasksResult{sendErr: sendTasks(fd, p, netfd)}
+}
+
+// sendTasks sends the tasks files, and netfd when not -1, as SCM_RIGHTS
+// with one byte.
+func sendTasks(fd int, p *cgroups.Placement, netfd int) error {
+	fds := make([]int, len(p.Tasks), len(p.Tasks)+1)
+	for i, f := range p.Tasks {
+		fds[i] = int(f.Fd())
+	}
+	if netfd >= 0 {
+		fds = append(fds, netfd)
+	}
+	return unix.Sendmsg(fd, []byte{0}, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL)
+}
+
+// giveSocket hands the goroutine of startTasks its copy of the runtime's
+// end of the socket.
+func (c *Created) giveSocket(parent *os.File) error {
+	fd, err := unix.FcntlInt(parent.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("init socket: %w", err)
+	}
+	c.sock <- fd
+	close(c.sock)
+	c.sock = nil
 	return nil
 }
 
-// sendTasks writes the device rules (earlyDevices), then hands the tasks
-// files startTasks opened to the init's
-// constructor, which waits for them, with the network namespace
-// startNetNS made, if any: a millisecond or two when the kernel is still
-// tearing down the namespaces of containers just gone, which the clone no
-// longer waits for. An init gone by then (a namespace it could not make,
-// a kill) is reported by what it wrote or how it ended, as fail does, not
-// by the socket's EPIPE.
-func sendTasks(c *Created, p *initProcess, spec *specs.Spec) error {
+// waitTasks waits for startTasks's goroutine. An init gone before the
+// send (a namespace it could not make, a kill) is reported by what it
+// wrote or how it ended, as fail does, not by the socket's EPIPE.
+func waitTasks(c *Created, p *initProcess) error {
 	r := <-c.tasks
 	c.tasks = nil
 	if r.err != nil {
 		return r.err
 	}
-	defer r.placement.Close()
-	if err := earlyDevices(c.staged, spec); err != nil {
-		return err
+	if r.sendErr != nil {
+		return p.fail(fmt.Errorf("join cgroup: send tasks files to init: %w", r.sendErr))
 	}
-	fds := make([]int, len(r.placement.Tasks), len(r.placement.Tasks)+1)
-	for i, f := range r.placement.Tasks {
-		fds[i] = int(f.Fd())
-	}
-	if c.netns != nil {
-		n := <-c.netns
-		c.netns = nil
-		if n.err != nil {
-			return n.err
-		}
-		defer unix.Close(n.fd)
-		fds = append(fds, n.fd)
-	}
-	if err := unix.Sendmsg(int(p.parent.Fd()), []byte{0}, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL); err != nil {
-		return p.fail(fmt.Errorf("join cgroup: send tasks files to init: %w", err))
+	return nil
+}
+
+// maxEarlyOps is the largest plan written before the clone: well within a
+// unix socket's default send buffer (net.core.wmem_default, 208 KiB), so
+// the write cannot block with nobody yet to read.
+const maxEarlyOps = 64 << 10
+
+// sendOps sends the C init's plan (fastInitOps).
+func (p *initProcess) sendOps(ops []byte) error {
+	if _, err := p.parent.Write(ops); err != nil {
+		return p.fail(fmt.Errorf("send set-up plan: %w", err))
 	}
 	return nil
 }
@@ -381,21 +432,21 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		return nil, err
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: namespacePlan(spec, req, maps.direct())}
-	if c.netns != nil {
+	if c.netns != nil || c.netnsStaged {
 		attr.Cloneflags &^= unix.CLONE_NEWNET
 		if req.Unshare&unix.CLONE_NEWNET != 0 {
 			return nil, errors.New("network namespace planned twice") // plainNamespaces rules this out
 		}
-		// With a staged cgroup the namespace goes with the tasks files
-		// (sendTasks), so the clone does not wait for it.
-		if c.staged == nil {
-			r := <-c.netns
-			c.netns = nil
-			if r.err != nil {
-				return nil, r.err
-			}
-			req.NetFD = cf.add(os.NewFile(uintptr(r.fd), "netns"))
+	}
+	if c.netns != nil {
+		// Without a staged cgroup, the clone waits for it; with one it
+		// goes with the tasks files (startTasks).
+		r := <-c.netns
+		c.netns = nil
+		if r.err != nil {
+			return nil, r.err
 		}
+		req.NetFD = cf.add(os.NewFile(uintptr(r.fd), "netns"))
 	}
 	switch {
 	case c.staged != nil:
@@ -410,9 +461,14 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	rc := &rootfs.Config{Spec: spec, Rootfs: c.rec.Rootfs, Bundle: c.rec.Bundle, NoPivot: co.NoPivot}
 	fast, whyNot := fastInit(spec, rc)
 	req.FastInit = fast
-	var ops <-chan opsResult
+	var ops []byte
 	if fast {
-		ops = startFastInitOps(rc, co, c.rec.ID, childFIFO, c.staged != nil)
+		// Made here, not beside the clone: a goroutine would wait for a
+		// free P while this one is in the clone and the namespace and
+		// cgroup goroutines are busy, and the init for its plan.
+		if ops, err = fastInitOps(rc, co, c.rec.ID, childFIFO, c.staged != nil); err != nil {
+			return nil, err
+		}
 	}
 	if !req.Empty() {
 		cf.env = append(cf.env, nsenter.EnvName+"="+req.Encode())
@@ -447,13 +503,28 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		return nil, err
 	}
 	stdio := [3]*os.File{orDefault(co.Stdin, os.Stdin), orDefault(co.Stdout, os.Stdout), orDefault(co.Stderr, os.Stderr)}
+	// The plan waits in the socket's buffer for the init: its
+	// constructor reads it as soon as it runs, whenever this thread gets
+	// a CPU back from the clone. One too large for the buffer goes after
+	// the clone instead, and the tasks files after it.
+	if len(ops) <= maxEarlyOps {
+		if _, err := parent.Write(ops); err != nil {
+			return nil, fmt.Errorf("send set-up plan: %w", err)
+		}
+		ops = nil
+	}
+	if c.sock != nil && ops == nil {
+		if err := c.giveSocket(parent); err != nil {
+			return nil, err
+		}
+	}
 	p0 := time.Now()
 	proc, err := startChild(exe, []string{"tupper", "init"}, cf.env, stdio, cf.extra, attr)
 	if err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
 	p := &initProcess{cloned: p0, child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent), mgr: mgr, forked: req.Fork, userMaps: req.UserMaps, maps: maps}
-	if fast {
+	if ops != nil {
 		// First: the C init reads its plan, and mounts what it can while
 		// the cgroup is made (see fastInitOps).
 		if err := p.sendOps(ops); err != nil {
@@ -461,8 +532,8 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 			return nil, err
 		}
 	}
-	if c.staged != nil {
-		if err := sendTasks(c, p, spec); err != nil {
+	if c.sock != nil {
+		if err := c.giveSocket(parent); err != nil {
 			proc.kill()
 			return nil, err
 		}
@@ -471,6 +542,13 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	if err != nil {
 		proc.kill()
 		return nil, err
+	}
+	if c.tasks != nil {
+		// Before the process is sent: the tasks files go first.
+		if err := waitTasks(c, p); err != nil {
+			proc.kill()
+			return nil, err
+		}
 	}
 	p.cfg = &initConfig{
 		Seccomp: prog,

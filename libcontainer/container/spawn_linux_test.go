@@ -12,6 +12,41 @@ import (
 	"github.com/tupper-runtime/tupper/libcontainer/cgroups"
 )
 
+// fakeStaged is a staged cgroup whose v1 part is a temporary file, or an
+// error; the rest of the Manager is never called here.
+type fakeStaged struct {
+	cgroups.Manager
+	placement *cgroups.Placement
+	err       error
+}
+
+func (f *fakeStaged) ApplyTasks() (*cgroups.Placement, error) { return f.placement, f.err }
+func (f *fakeStaged) ApplyClone() (*cgroups.Placement, error) { return nil, errors.New("not here") }
+func (f *fakeStaged) Set(*specs.LinuxResources) error         { return nil }
+
+func tasksFile(t *testing.T) *cgroups.Placement {
+	t.Helper()
+	tasks, err := os.Create(filepath.Join(t.TempDir(), "tasks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cgroups.Placement{CloneFD: -1, Tasks: []*os.File{tasks}}
+}
+
+// socketFor is a copy of parent's descriptor for handover, which closes
+// it.
+func socketFor(t *testing.T, parent *os.File) chan int {
+	t.Helper()
+	fd, err := unix.Dup(int(parent.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := make(chan int, 1)
+	sock <- fd
+	close(sock)
+	return sock
+}
+
 // TestSendTasksInitGone: when the init of a staged cgroup is gone before
 // create hands it the v1 tasks files (its constructor failed to make a
 // namespace and said so, or it was killed while it waited in recvmsg),
@@ -35,31 +70,32 @@ func TestSendTasksInitGone(t *testing.T) {
 			if err := unix.Waitid(unix.P_PID, proc.pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
 				t.Fatal(err)
 			}
-			tasks, err := os.Create(filepath.Join(t.TempDir(), "tasks"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			placement := &cgroups.Placement{CloneFD: -1, Tasks: []*os.File{tasks}}
-			ch := make(chan tasksResult, 1)
-			ch <- tasksResult{placement: placement}
-			c := &Created{tasks: ch}
-			p := &initProcess{child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent)}
-			got := sendTasks(c, p, &specs.Spec{})
-			if got == nil || got.Error() != tt.want {
-				t.Errorf("sendTasks: %v, want %q", got, tt.want)
-			}
-			if c.tasks != nil {
-				t.Error("sendTasks left c.tasks set: undo would wait on it again")
+			placement := tasksFile(t)
+			r := handover(&fakeStaged{placement: placement}, &specs.Spec{}, nil, socketFor(t, parent))
+			if !errors.Is(r.sendErr, unix.EPIPE) {
+				t.Fatalf("handover to a gone init: %+v, want a send failing with EPIPE", r)
 			}
 			if placement.Tasks != nil {
-				t.Error("sendTasks left the tasks files open")
+				t.Error("handover left the tasks files open")
+			}
+			ch := make(chan tasksResult, 1)
+			ch <- r
+			c := &Created{tasks: ch}
+			p := &initProcess{child: proc, pid: proc.pid, parent: parent, ch: newChannel(parent)}
+			got := waitTasks(c, p)
+			if got == nil || got.Error() != tt.want {
+				t.Errorf("waitTasks: %v, want %q", got, tt.want)
+			}
+			if c.tasks != nil {
+				t.Error("waitTasks left c.tasks set: undo would wait on it again")
 			}
 		})
 	}
 }
 
 // TestSendTasksFailed: when the goroutine could not make the v1 part of
-// the cgroup, sendTasks returns its error and sends nothing.
+// the cgroup, waitTasks returns its error and nothing is sent, though the
+// network namespace made meanwhile is waited for and closed.
 func TestSendTasksFailed(t *testing.T) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -68,21 +104,45 @@ func TestSendTasksFailed(t *testing.T) {
 	parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
 	defer parent.Close()
 	defer child.Close()
-	cause := errors.New("create cgroup: mkdir /sys/fs/cgroup/pids/x: permission denied")
+	netfd, err := unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	netns := make(chan netnsResult, 1)
+	netns <- netnsResult{fd: netfd}
+	cause := errors.New("mkdir /sys/fs/cgroup/pids/x: permission denied")
+	r := handover(&fakeStaged{err: cause}, &specs.Spec{}, netns, socketFor(t, parent))
 	ch := make(chan tasksResult, 1)
-	ch <- tasksResult{err: cause}
+	ch <- r
 	c := &Created{tasks: ch}
 	p := &initProcess{parent: parent, ch: newChannel(parent)}
-	if got := sendTasks(c, p, &specs.Spec{}); got != cause {
-		t.Errorf("sendTasks: %v, want %v", got, cause)
-	}
-	if c.tasks != nil {
-		t.Error("sendTasks left c.tasks set: undo would wait on it again")
+	want := "create cgroup: " + cause.Error()
+	if got := waitTasks(c, p); got == nil || got.Error() != want || !errors.Is(got, cause) {
+		t.Errorf("waitTasks: %v, want %q", got, want)
 	}
 	if err := unix.SetNonblock(int(child.Fd()), true); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := unix.Read(int(child.Fd()), make([]byte, 1)); !errors.Is(err, unix.EAGAIN) {
 		t.Errorf("the init's end read %d bytes (err %v); want nothing sent", n, err)
+	}
+	if _, err := unix.FcntlInt(uintptr(netfd), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
+		t.Errorf("the network namespace fd %d is still open (err %v)", netfd, err)
+	}
+}
+
+// TestHandoverGivenUp: when create gives up before there is an init (the
+// socket channel is closed without a socket), the goroutine stops without
+// sending and closes what it made.
+func TestHandoverGivenUp(t *testing.T) {
+	placement := tasksFile(t)
+	sock := make(chan int)
+	close(sock)
+	r := handover(&fakeStaged{placement: placement}, &specs.Spec{}, nil, sock)
+	if r.err != nil || r.sendErr != nil {
+		t.Errorf("handover after create gave up: %+v, want nothing", r)
+	}
+	if placement.Tasks != nil {
+		t.Error("handover left the tasks files open")
 	}
 }

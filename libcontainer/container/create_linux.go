@@ -45,7 +45,8 @@ type Created struct {
 	// netnsStaged: the network namespace goes to the init with the
 	// tasks files (startTasks owns it).
 	netnsStaged bool
-	console     *os.File // our end of the console socketpair (ForegroundTTY)
+	console     *os.File      // our end of the console socketpair (ForegroundTTY)
+	record      *state.Staged // the record, written while the init sets up (stageRecord)
 }
 
 // Create makes a new container from the bundle: it validates the config,
@@ -144,14 +145,13 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	if err := p.run(c, spec, co); err != nil {
 		return nil, err
 	}
-	st, err := readProcStat(p.pid)
-	if err != nil {
-		return nil, fmt.Errorf("read init start time: %w", err)
+	if c.record != nil {
+		err = c.record.Commit()
+		c.record = nil
+	} else {
+		err = c.writeRecord(p.pid, spec)
 	}
-	c.rec.StartTime = st.startTime
-	c.rec.Created = time.Now().UTC()
-	c.rec.Namespaces = namespacePaths(p.pid, spec)
-	if err := dir.Write(c.rec); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if co.PidFile != "" {
@@ -162,6 +162,38 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 	}
 	o.debug("create", t0)
 	return c, nil
+}
+
+// fillRecord completes the record with what the init's pid tells.
+func (c *Created) fillRecord(pid int, spec *specs.Spec) error {
+	st, err := readProcStat(pid)
+	if err != nil {
+		return fmt.Errorf("read init start time: %w", err)
+	}
+	c.rec.StartTime = st.startTime
+	c.rec.Created = time.Now().UTC()
+	c.rec.Namespaces = namespacePaths(pid, spec)
+	return nil
+}
+
+func (c *Created) writeRecord(pid int, spec *specs.Spec) error {
+	if err := c.fillRecord(pid, spec); err != nil {
+		return err
+	}
+	return c.dir.Write(c.rec)
+}
+
+// stageRecord writes the record (state.Dir.Stage) while the init sets the
+// container up, a third of a millisecond that is then off the path to its
+// start; create puts it in place once the init is ready. Nothing here is
+// an error yet: on one, create writes the record after, as it would.
+func (c *Created) stageRecord(pid int, spec *specs.Spec) {
+	if c.fillRecord(pid, spec) != nil {
+		return
+	}
+	if r, err := c.dir.Stage(c.rec); err == nil {
+		c.record = r
+	}
 }
 
 // socketActivation passes sockets systemd handed to tupper (LISTEN_FDS, fds
@@ -296,6 +328,9 @@ func (c *Created) undo() {
 				c.opts.Log.Warn("undo partial create: remove cgroup", "id", c.rec.ID, "err", err)
 			}
 		}
+	}
+	if c.record != nil {
+		c.record.Discard()
 	}
 	if err := c.dir.Remove(); err != nil {
 		c.opts.Log.Warn("undo partial create: remove state", "id", c.rec.ID, "err", err)

@@ -612,6 +612,8 @@ func (p *initProcess) run(c *Created, spec *specs.Spec, co *CreateOptions) error
 	} else if err := p.ch.sendConfig(p.cfg); err != nil {
 		return p.fail(err)
 	}
+	// While the init sets the container up: create only renames it after.
+	c.stageRecord(p.pid, spec)
 	for {
 		m, err := p.ch.recv()
 		if err != nil {

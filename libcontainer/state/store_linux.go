@@ -113,6 +113,37 @@ func (d *Dir) Write(r *Record) error {
 	return WriteFileAtomic(filepath.Join(d.Path, FileName), data, 0o600)
 }
 
+// Stage writes the record beside state.json, for Commit to put in place
+// later with one rename: create writes it while the init sets the
+// container up, and only renames it once the init is ready.
+func (d *Dir) Stage(r *Record) (*Staged, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	path := filepath.Join(d.Path, FileName)
+	tmp, err := writeTemp(path, data, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &Staged{tmp: tmp, path: path}, nil
+}
+
+// Staged is a record Stage wrote and Commit has not yet put in place.
+type Staged struct{ tmp, path string }
+
+// Commit replaces the record with the staged one.
+func (s *Staged) Commit() error {
+	if err := os.Rename(s.tmp, s.path); err != nil {
+		os.Remove(s.tmp)
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Discard removes the staged record.
+func (s *Staged) Discard() { os.Remove(s.tmp) }
+
 // Owner reads which init the record names, its pid and start time, which
 // tell one container from a later one with the same id (a directory's
 // inode number does not: the filesystem reuses it), without decoding the
@@ -160,9 +191,24 @@ func (d *Dir) Close() {
 // tupper, not of the machine; on a disk an fsync costs a container start
 // tens of milliseconds.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	tmp, err := writeTemp(path, data, perm)
+	if err == nil {
+		if err = os.Rename(tmp, path); err != nil {
+			os.Remove(tmp)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file beside path, with perm,
+// and returns its name.
+func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return "", err
 	}
 	_, werr := tmp.Write(data)
 	if werr == nil {
@@ -171,12 +217,9 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr
 	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
 	if werr != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
+		return "", werr
 	}
-	return nil
+	return tmp.Name(), nil
 }

@@ -101,3 +101,42 @@ func TestListSkipsDotDirs(t *testing.T) {
 		t.Fatalf("got %v, %v; want [a b]", ids, err)
 	}
 }
+
+// TestStageCommit: a staged record is not the record until Commit; Discard
+// leaves nothing behind.
+func TestStageCommit(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	d, err := s.Create("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	staged, err := d.Stage(&Record{ID: "c1", Pid: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := d.Read(); err != nil || r.Pid != 0 {
+		t.Fatalf("before Commit: Read %+v, %v; want the empty record", r, err)
+	}
+	if err := staged.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := d.Read(); err != nil || r.Pid != 42 {
+		t.Fatalf("after Commit: Read %+v, %v; want pid 42", r, err)
+	}
+	again, err := d.Stage(&Record{ID: "c1", Pid: 43})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Discard()
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != FileName {
+		t.Errorf("after Discard the directory holds %v, want only %s", entries, FileName)
+	}
+	if r, err := d.Read(); err != nil || r.Pid != 42 {
+		t.Errorf("after Discard: Read %+v, %v; want pid 42 still", r, err)
+	}
+}

@@ -99,10 +99,6 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 			c.undo()
 		}
 	}()
-	if err := makeFIFO(dir.FIFOPath(), spec); err != nil {
-		return nil, err
-	}
-
 	var cgroupsPath string
 	if spec.Linux != nil {
 		cgroupsPath = spec.Linux.CgroupsPath
@@ -135,6 +131,11 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 		c.rec.CgroupPaths = mgr.Paths()
 	}
 	o.debug("create cgroup", t)
+	// After the cgroup's goroutine has started, which makes the v1 part
+	// while this thread goes on.
+	if err := makeFIFO(dir.FIFOPath(), spec); err != nil {
+		return nil, err
+	}
 
 	p, err := startInit(c, spec, mgr, co)
 	if err != nil {

@@ -132,23 +132,29 @@ type hierarchy struct {
 	hostPath string // the container's own cgroup directory on the host
 }
 
-// cgroupHierarchies pairs the host's cgroup mounts (mountinfo) with this
-// process's place in each hierarchy (/proc/self/cgroup). Init has already been
-// placed in the container's cgroups, so that place is the container's. In a
-// cgroup namespace both are relative to the namespace and hostPath is left
-// empty: fresh mounts are used instead.
+// cgroupHierarchies lists the host's cgroup mounts (mountinfo) and, without
+// a cgroup namespace, pairs each with this process's place in it
+// (/proc/self/cgroup): the init has already been placed in the container's
+// cgroups, so that place is the container's. With one, hostPath is left
+// empty: fresh mounts are used instead, and the runtime makes the same list
+// for the C init's plan before the init exists.
 func cgroupHierarchies(cgroupNS bool) ([]hierarchy, error) {
-	own, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	paths := map[string]string{} // controllers field -> cgroup path
-	for line := range bytes.Lines(own) {
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		_, rest, _ := bytes.Cut(line, []byte(":"))
-		ctrl, p, ok := bytes.Cut(rest, []byte(":"))
-		if ok {
-			paths[string(ctrl)] = string(p)
+	// Fresh mounts need no place in the hierarchies: every process is in
+	// each mounted one, so /proc/self/cgroup would only list them again.
+	var paths map[string]string // controllers field -> cgroup path
+	if !cgroupNS {
+		own, err := os.ReadFile("/proc/self/cgroup")
+		if err != nil {
+			return nil, err
+		}
+		paths = map[string]string{}
+		for line := range bytes.Lines(own) {
+			line = bytes.TrimSuffix(line, []byte("\n"))
+			_, rest, _ := bytes.Cut(line, []byte(":"))
+			ctrl, p, ok := bytes.Cut(rest, []byte(":"))
+			if ok {
+				paths[string(ctrl)] = string(p)
+			}
 		}
 	}
 	info, err := os.ReadFile("/proc/self/mountinfo")
@@ -166,8 +172,7 @@ func cgroupHierarchies(cgroupNS bool) ([]hierarchy, error) {
 		if mi.fstype == "cgroup" {
 			key = cgroupControllers(mi.superOptions)
 		}
-		p, ok := paths[key]
-		if !ok || seen[key] {
+		if seen[key] {
 			continue
 		}
 		h := hierarchy{name: path.Base(mi.mountPoint), fstype: mi.fstype, options: key}
@@ -175,6 +180,10 @@ func cgroupHierarchies(cgroupNS bool) ([]hierarchy, error) {
 			h.name = "unified"
 		}
 		if !cgroupNS {
+			p, ok := paths[key]
+			if !ok {
+				continue
+			}
 			rel, ok := cutPathPrefix(p, mi.root)
 			if !ok {
 				continue // our cgroup is outside what this mount shows

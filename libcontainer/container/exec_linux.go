@@ -84,7 +84,9 @@ func (c *Container) Exec(eo *ExecOptions) (int, error) {
 	if eo.Detach {
 		return 0, nil
 	}
-	code := supervise(p.pid, sigs.all(), p.tty)
+	relayed, stop := sigs.all()
+	code := supervise(p.pid, relayed, p.tty)
+	stop()
 	if p.tty != nil {
 		p.tty.finish()
 	}

@@ -61,7 +61,9 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 	}
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
-	code := supervise(pid, sigs.all(), tty)
+	relayed, stop := sigs.all()
+	code := supervise(pid, relayed, tty)
+	stop()
 	if tty != nil {
 		tty.finish()
 	}
@@ -117,8 +119,8 @@ func releaseMountNS(f *os.File) <-chan struct{} {
 // beside it. So the signals that would end or stop tupper before their
 // subscription (the Go runtime acts on those alone), and the ones users
 // send, are subscribed to at once, beside the work; every other one
-// (real-time signals, SIGXCPU, ...) only once the process runs, and the
-// runtime ignores it until then. There is no signal.Stop: the process
+// (real-time signals, SIGXCPU, ...) only once the process has run for
+// restDelay, and the runtime ignores it until then. There is no signal.Stop: the process
 // exits after.
 type signalRelay struct {
 	c     chan os.Signal
@@ -144,12 +146,20 @@ func subscribeSignals() *signalRelay {
 	return r
 }
 
+// restDelay is how long the process runs before the signals beyond the
+// common ones are subscribed to: most short-lived processes (a probe, a
+// hook, `run ID true`) are gone by then, and their run spends none of the
+// millisecond of CPU the subscription costs, which on a small host takes
+// it from the process and from delete.
+const restDelay = 2 * time.Millisecond
+
 // all waits for the common signals' subscription, subscribes to every
-// other signal in the background and returns the channel they all come to.
-func (r *signalRelay) all() chan os.Signal {
+// other signal once the process has run for restDelay, and returns the
+// channel they all come to and a stop for that subscription.
+func (r *signalRelay) all() (chan os.Signal, func()) {
 	<-r.first
-	go signal.Notify(r.c)
-	return r.c
+	t := time.AfterFunc(restDelay, func() { signal.Notify(r.c) })
+	return r.c, func() { t.Stop() }
 }
 
 // supervise forwards signals to pid until it exits and returns its code.

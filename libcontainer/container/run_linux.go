@@ -39,26 +39,29 @@ func Run(o *Options, id string, co *CreateOptions, detach, keep bool) (int, erro
 			return 1, err
 		}
 	}
+	pid := c.rec.Pid
+	// Held only to overlap its teardown with delete: not with --keep, nor
+	// with poststop hooks, which run once the container is deleted and
+	// may expect its mounts gone (a device to detach, a filesystem to
+	// unmount). Taken before start, while the init waits on the FIFO: a
+	// process as short as `true` can be gone, and its namespace with it,
+	// before start returns.
+	var mntNS *os.File
+	if h, _ := c.rec.Config.Hooks(); !detach && !keep && (h == nil || len(h.Poststop) == 0) {
+		mntNS = holdMountNS(pid)
+	}
 	t := time.Now()
 	if err := c.Start(); err != nil {
 		c.Close()
 		c.destroyAfter(o, id)
+		<-releaseMountNS(mntNS)
 		return 1, err
 	}
-	pid := c.rec.Pid
 	if detach {
 		c.Release()
 		return 0, nil
 	}
 	o.debug("start", t)
-	// Held only to overlap its teardown with delete: not with --keep, nor
-	// with poststop hooks, which run once the container is deleted and
-	// may expect its mounts gone (a device to detach, a filesystem to
-	// unmount).
-	var mntNS *os.File
-	if h, _ := c.rec.Config.Hooks(); !keep && (h == nil || len(h.Poststop) == 0) {
-		mntNS = holdMountNS(pid)
-	}
 	c.Close() // unlock: state and kill must work while we wait
 	t = time.Now()
 	relayed, stop := sigs.all()

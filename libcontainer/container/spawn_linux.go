@@ -193,8 +193,12 @@ func (cf *childFiles) cgroupEarly(staged cgroups.Staged, req *nsenter.Request, a
 }
 
 // earlyDevices writes linux.resources.devices into a staged (v1) cgroup
-// before the init joins it, so the C init's mknod meets them, and before
-// a Go init's runtime starts: a
+// right after the init was handed it (see handover), while the init sets
+// up. The init need not wait for them: the only device access it makes
+// is mknod, and an open of /dev/null, which the rules allow for every
+// device (DefaultDevices) as far as the parent cgroup does, as a new v1
+// cgroup does before its rules, with a copy of its parent's; the process
+// runs only once create has waited for this. A
 // deny-all and a dozen allow rules, one write each, half a millisecond that
 // the other resources' late write (see initProcess.run) no longer spends,
 // as it finds the rules in place (sameExceptions). Device rules are safe
@@ -306,7 +310,6 @@ func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult,
 	p, err := staged.ApplyTasks()
 	if err == nil {
 		defer p.Close()
-		err = earlyDevices(staged, spec)
 	} else {
 		err = fmt.Errorf("create cgroup: %w", err)
 	}
@@ -321,14 +324,20 @@ func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult,
 		}
 	}
 	var ok bool
-	fd, ok = <-sock
-	if !ok {
+	if fd, ok = <-sock; !ok {
 		fd = -1
 	}
 	if err != nil || !ok {
 		return tasksResult{err: err}
 	}
-	return tasksResult{sendErr: sendTasks(fd, p, netfd)}
+	if err := sendTasks(fd, p, netfd); err != nil {
+		return tasksResult{sendErr: err}
+	}
+	// After the handover, off the path to the join (see earlyDevices).
+	if err := earlyDevices(staged, spec); err != nil {
+		return tasksResult{err: err}
+	}
+	return tasksResult{}
 }
 
 // sendTasks sends the tasks files, and netfd when not -1, as SCM_RIGHTS

@@ -40,7 +40,7 @@ type Created struct {
 	// staged: the cgroup is created while the init starts (startTasks).
 	staged cgroups.Staged
 	tasks  <-chan tasksResult // staged's v1 part, created and handed over beside the clone
-	sock   chan int           // startTasks's copy of the init socket, once there is one (giveSocket)
+	sock   chan initSocket    // startTasks's copy of the init socket, once there is one (giveSocket)
 	netns  <-chan netnsResult // the new network namespace, made beside create
 	// netnsStaged: the network namespace goes to the init with the
 	// tasks files (startTasks owns it).
@@ -112,7 +112,7 @@ func Create(o *Options, id string, co *CreateOptions) (_ *Created, retErr error)
 		// Created around the init's start instead (see startInit).
 		c.staged = staged
 		c.rec.CgroupPaths = mgr.Paths()
-		c.sock = make(chan int, 1)
+		c.sock = make(chan initSocket, 1)
 		c.tasks = startTasks(staged, spec, c.netns, c.sock)
 		c.netnsStaged, c.netns = c.netns != nil, nil
 	} else if err := mgr.Apply(0); err != nil {

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -96,7 +97,19 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 	}
 	ops = append(ops, mount[:i]...)
 	ops = append(ops, join...)
-	ops = append(ops, mount[i:]...)
+	rest := mount[i:]
+	if late {
+		// The device rules are written after the handover: the first
+		// device waits for them (see earlyDevices).
+		d := slices.IndexFunc(rest, func(op nsenter.Op) bool { return op.Code == nsenter.OpDevice || op.Code == nsenter.OpPivot })
+		if d < 0 {
+			d = len(rest)
+		}
+		ops = append(ops, rest[:d]...)
+		ops = append(ops, nsenter.Op{Code: nsenter.OpDevWait})
+		rest = rest[d:]
+	}
+	ops = append(ops, rest...)
 	if spec.Linux != nil {
 		for key, value := range spec.Linux.Sysctl {
 			ops = append(ops, nsenter.Op{Code: nsenter.OpSysctl, Strs: []string{strconv.Quote(key), "sys/" + sysctlPath(key), value}})

@@ -193,12 +193,12 @@ func (cf *childFiles) cgroupEarly(staged cgroups.Staged, req *nsenter.Request, a
 }
 
 // earlyDevices writes linux.resources.devices into a staged (v1) cgroup
-// right after the init was handed it (see handover), while the init sets
-// up. The init need not wait for them: the only device access it makes
-// is mknod, and an open of /dev/null, which the rules allow for every
-// device (DefaultDevices) as far as the parent cgroup does, as a new v1
-// cgroup does before its rules, with a copy of its parent's; the process
-// runs only once create has waited for this. A
+// while the init starts (see handover): for a Go init before it joins the
+// cgroup; for the C init right after, while it mounts, and it waits for
+// them before its first device (OpDevWait). The rules go in one write
+// each, the first denying every device: an init in the cgroup meanwhile
+// would have its mknod refused (and bind the host's node instead), where
+// before and after them it is allowed (DefaultDevices). A
 // deny-all and a dozen allow rules, one write each, half a millisecond that
 // the other resources' late write (see initProcess.run) no longer spends,
 // as it finds the rules in place (sameExceptions). Device rules are safe
@@ -287,7 +287,7 @@ type tasksResult struct {
 // first), which startInit gives once the C init's plan is in it, so it
 // goes first; and it goes from here, not from create's thread, which
 // after the clone gets a CPU back only late on a loaded 2-core host.
-func startTasks(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult, sock <-chan int) <-chan tasksResult {
+func startTasks(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult, sock <-chan initSocket) <-chan tasksResult {
 	ch := make(chan tasksResult, 1)
 	go func() {
 		ch <- handover(staged, spec, netns, sock)
@@ -295,11 +295,11 @@ func startTasks(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResul
 	return ch
 }
 
-func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult, sock <-chan int) tasksResult {
-	fd, netfd := -1, -1
+func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult, sock <-chan initSocket) tasksResult {
+	s, netfd := initSocket{fd: -1}, -1
 	defer func() {
-		if fd >= 0 {
-			unix.Close(fd)
+		if s.fd >= 0 {
+			unix.Close(s.fd)
 		}
 		if netfd >= 0 {
 			unix.Close(netfd)
@@ -324,20 +324,38 @@ func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult,
 		}
 	}
 	var ok bool
-	if fd, ok = <-sock; !ok {
-		fd = -1
+	if s, ok = <-sock; !ok {
+		s.fd = -1
 	}
 	if err != nil || !ok {
 		return tasksResult{err: err}
 	}
-	if err := sendTasks(fd, p, netfd); err != nil {
+	if !s.devicesAfter {
+		if err := earlyDevices(staged, spec); err != nil {
+			return tasksResult{err: err}
+		}
+	}
+	if err := sendTasks(s.fd, p, netfd); err != nil {
 		return tasksResult{sendErr: err}
 	}
-	// After the handover, off the path to the join (see earlyDevices).
-	if err := earlyDevices(staged, spec); err != nil {
-		return tasksResult{err: err}
+	if s.devicesAfter {
+		if err := earlyDevices(staged, spec); err != nil {
+			return tasksResult{err: err}
+		}
+		if _, err := unix.SendmsgN(s.fd, []byte{1}, nil, nil, unix.MSG_NOSIGNAL); err != nil {
+			return tasksResult{sendErr: err}
+		}
 	}
 	return tasksResult{}
+}
+
+// initSocket is the runtime's end of the init's socket, for startTasks.
+// devicesAfter: the init is the C one, which waits for a byte before its
+// first device (OpDevWait), so the device rules are written after the
+// handover, off the path to its join, then the byte sent.
+type initSocket struct {
+	fd           int
+	devicesAfter bool
 }
 
 // sendTasks sends the tasks files, and netfd when not -1, as SCM_RIGHTS
@@ -355,12 +373,12 @@ func sendTasks(fd int, p *cgroups.Placement, netfd int) error {
 
 // giveSocket hands the goroutine of startTasks its copy of the runtime's
 // end of the socket.
-func (c *Created) giveSocket(parent *os.File) error {
+func (c *Created) giveSocket(parent *os.File, devicesAfter bool) error {
 	fd, err := unix.FcntlInt(parent.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("init socket: %w", err)
 	}
-	c.sock <- fd
+	c.sock <- initSocket{fd: fd, devicesAfter: devicesAfter}
 	close(c.sock)
 	c.sock = nil
 	return nil
@@ -523,7 +541,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		ops = nil
 	}
 	if c.sock != nil && ops == nil {
-		if err := c.giveSocket(parent); err != nil {
+		if err := c.giveSocket(parent, fast); err != nil {
 			return nil, err
 		}
 	}
@@ -542,7 +560,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		}
 	}
 	if c.sock != nil {
-		if err := c.giveSocket(parent); err != nil {
+		if err := c.giveSocket(parent, fast); err != nil {
 			proc.kill()
 			return nil, err
 		}

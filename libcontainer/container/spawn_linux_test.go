@@ -18,11 +18,12 @@ type fakeStaged struct {
 	cgroups.Manager
 	placement *cgroups.Placement
 	err       error
+	set       bool // Set was called: the device rules were written
 }
 
 func (f *fakeStaged) ApplyTasks() (*cgroups.Placement, error) { return f.placement, f.err }
 func (f *fakeStaged) ApplyClone() (*cgroups.Placement, error) { return nil, errors.New("not here") }
-func (f *fakeStaged) Set(*specs.LinuxResources) error         { return nil }
+func (f *fakeStaged) Set(*specs.LinuxResources) error         { f.set = true; return nil }
 
 func tasksFile(t *testing.T) *cgroups.Placement {
 	t.Helper()
@@ -35,14 +36,14 @@ func tasksFile(t *testing.T) *cgroups.Placement {
 
 // socketFor is a copy of parent's descriptor for handover, which closes
 // it.
-func socketFor(t *testing.T, parent *os.File) chan int {
+func socketFor(t *testing.T, parent *os.File) chan initSocket {
 	t.Helper()
 	fd, err := unix.Dup(int(parent.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := make(chan int, 1)
-	sock <- fd
+	sock := make(chan initSocket, 1)
+	sock <- initSocket{fd: fd}
 	close(sock)
 	return sock
 }
@@ -136,7 +137,7 @@ func TestSendTasksFailed(t *testing.T) {
 // sending and closes what it made.
 func TestHandoverGivenUp(t *testing.T) {
 	placement := tasksFile(t)
-	sock := make(chan int)
+	sock := make(chan initSocket)
 	close(sock)
 	r := handover(&fakeStaged{placement: placement}, &specs.Spec{}, nil, sock)
 	if r.err != nil || r.sendErr != nil {
@@ -144,5 +145,49 @@ func TestHandoverGivenUp(t *testing.T) {
 	}
 	if placement.Tasks != nil {
 		t.Error("handover left the tasks files open")
+	}
+}
+
+// TestHandoverDevicesAfter: for the C init, the tasks files go first and,
+// once the device rules are written, one more byte (its OpDevWait).
+func TestHandoverDevicesAfter(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
+	defer parent.Close()
+	defer child.Close()
+	fd, err := unix.Dup(int(parent.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := make(chan initSocket, 1)
+	sock <- initSocket{fd: fd, devicesAfter: true}
+	close(sock)
+	staged := &fakeStaged{placement: tasksFile(t)}
+	spec := &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}}}
+	if r := handover(staged, spec, nil, sock); r.err != nil || r.sendErr != nil {
+		t.Fatalf("handover: %+v", r)
+	}
+	if !staged.set {
+		t.Error("the device rules were not written")
+	}
+	buf, oob := make([]byte, 2), make([]byte, unix.CmsgSpace(4*4))
+	n, oobn, _, _, err := unix.Recvmsg(int(child.Fd()), buf[:1], oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil || n != 1 {
+		t.Fatalf("first message: %d bytes, %v", n, err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("first message's rights: %v, %v", msgs, err)
+	}
+	got, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(got) != 1 {
+		t.Fatalf("first message carries %v (%v), want the one tasks file", got, err)
+	}
+	unix.Close(got[0])
+	if n, err := unix.Read(int(child.Fd()), buf); err != nil || n != 1 || buf[0] != 1 {
+		t.Errorf("then %d bytes %v (%v), want the one byte of the device rules", n, buf[:n], err)
 	}
 }

@@ -68,6 +68,7 @@ enum {
 	OP_KEYRING = 'K',     // s0 the session keyring's name
 	OP_FIFO = 'F',        // a: the exec FIFO's fd
 	OP_JOIN = 'J',        // receive and join the cgroup (and network namespace)
+	OP_DEV_WAIT = 'V',    // wait for the runtime's byte: the device rules are written
 };
 
 #define MAX_STRS 96
@@ -537,6 +538,7 @@ static unsigned long statfs_flags(unsigned long f)
 }
 
 static int join_late; // the constructor left OP_JOIN to the plan
+static int sync_fd = -1;
 
 static void run_op(const struct op *o, int *fifo)
 {
@@ -628,6 +630,18 @@ static void run_op(const struct op *o, int *fifo)
 			tupper_join_cgroups_late();
 		join_late = 0;
 		break;
+	case OP_DEV_WAIT: {
+		char byte;
+		ssize_t n;
+		do
+			n = read(sync_fd, &byte, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			_exit(1); // the runtime gave up on us; it reports why
+		if (n < 0)
+			fail("wait for the device rules: %s", strerr(errno));
+		break;
+	}
 	default:
 		fail("set-up plan: unknown operation %c", o->code);
 	}
@@ -670,12 +684,13 @@ static void catch_signals(void)
 	}
 }
 
-void tupper_fast_init(int sync_fd, int late)
+void tupper_fast_init(int fd, int late)
 {
 	int nops, fifo = -1;
 	struct timespec t;
 	int64_t took[3];
 	join_late = late;
+	sync_fd = fd;
 	catch_signals(); // execve resets them for the process
 	struct op *ops = read_plan(sync_fd, &nops);
 	took[0] = since(&tupper_began);

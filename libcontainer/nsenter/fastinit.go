@@ -29,6 +29,7 @@ const (
 	OpKeyring        = 'K'
 	OpFIFO           = 'F'
 	OpJoin           = 'J'
+	OpDevWait        = 'V'
 )
 
 // MaxOpStrings is how many strings one operation may carry.

@@ -50,7 +50,7 @@ func fastExec(p *specs.Process, prog *seccomp.Program, preserveFDs int) (*nsente
 		f.Rlimits = append(f.Rlimits, nsenter.Rlimit{Resource: res, Soft: rl.Soft, Hard: rl.Hard, Name: rl.Type})
 	}
 	if prog != nil {
-		f.Seccomp, f.SeccompFlag = prog.Filter, uint32(prog.Flags)
+		f.Seccomp, f.SeccompFlag = prog.Filter, uint32(prog.LoadFlags())
 	}
 	return f, nil
 }

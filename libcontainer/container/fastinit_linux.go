@@ -5,7 +5,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -116,9 +115,6 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 		}
 	}
 	ops = append(ops, finalize...)
-	if !co.NoNewKeyring {
-		ops = append(ops, nsenter.Op{Code: nsenter.OpKeyring, Strs: []string{sessionKeyring(id)}})
-	}
 	ops = append(ops, nsenter.Op{Code: nsenter.OpFIFO, A: uint64(fifoFD)})
 	return nsenter.EncodeOps(ops)
 }
@@ -138,8 +134,10 @@ func beforeJoin(op nsenter.Op) bool {
 	return false
 }
 
-// fastInitProcess is the process the C init reads after its plan.
-func fastInitProcess(spec *specs.Spec, prog *seccomp.Program, preserveFDs int) ([]byte, error) {
+// fastInitProcess is the process the C init reads after its plan. It
+// joins keyring first, when not empty, as the Go init joins the session
+// keyring once the rootfs is final, before the process attributes.
+func fastInitProcess(spec *specs.Spec, prog *seccomp.Program, preserveFDs int, keyring string) ([]byte, error) {
 	f, err := fastExec(spec.Process, prog, preserveFDs)
 	if err != nil {
 		return nil, err
@@ -149,6 +147,7 @@ func fastInitProcess(spec *specs.Spec, prog *seccomp.Program, preserveFDs int) (
 		return nil, errors.New("the C init cannot set up this process")
 	}
 	f.MakeCwd = true
+	f.Keyring = keyring
 	return f.Encode(), nil
 }
 
@@ -158,14 +157,7 @@ func fastInitProcess(spec *specs.Spec, prog *seccomp.Program, preserveFDs int) (
 // source with them. The Go init refuses such a string (EINVAL), in its
 // own words.
 func planStrings(spec *specs.Spec, rc *rootfs.Config) bool {
-	ok := func(ss ...string) bool {
-		for _, s := range ss {
-			if strings.IndexByte(s, 0) >= 0 {
-				return false
-			}
-		}
-		return true
-	}
+	ok := func(ss ...string) bool { return !hasNUL(ss) }
 	if !ok(rc.Rootfs, rc.Bundle, spec.Hostname, spec.Domainname) {
 		return false
 	}

@@ -123,8 +123,8 @@ func releaseMountNS(f *os.File) <-chan struct{} {
 // subscription (the Go runtime acts on those alone), and the ones users
 // send, are subscribed to at once, beside the work; every other one
 // (real-time signals, SIGXCPU, ...) only once the process has run for
-// restDelay, and the runtime ignores it until then. There is no signal.Stop: the process
-// exits after.
+// restDelay, and the runtime ignores it until then. There is no
+// signal.Stop: the process exits after.
 type signalRelay struct {
 	c     chan os.Signal
 	first chan struct{} // closed once the common signals are subscribed

@@ -171,11 +171,11 @@ func plainNamespaces(spec *specs.Spec) bool {
 // cgroupEarly readies a start whose cgroup is made in two steps (see
 // cgroups.Staged): the cgroup2 part now, for CLONE_INTO_CGROUP; the v1
 // hierarchies while the init starts, which the constructor waits for
-// after it has made the namespaces. Those (a millisecond for a network
-// namespace) move from the clone, where this process waits for them, to
-// the constructor, which makes them while this process creates the cgroup.
-// The pid namespace stays with the clone: the constructor would have to
-// fork for it.
+// after it has made the namespaces (the C init: at its plan's OpJoin, after
+// its first mounts). The namespaces move from the clone, where this process
+// waits for them, to the constructor, which makes them while this process
+// creates the cgroup. The pid namespace stays with the clone: the
+// constructor would have to fork for it.
 func (cf *childFiles) cgroupEarly(staged cgroups.Staged, req *nsenter.Request, attr *syscall.SysProcAttr) error {
 	placement, err := staged.ApplyClone()
 	if err != nil {
@@ -224,7 +224,8 @@ type netnsResult struct {
 // startNetNS makes the container's new network namespace on a thread of
 // its own while create goes on: about 0.9 ms here, which the init's
 // constructor (or the clone) spent on the path to the container's start.
-// The constructor joins it by fd (nsenter.Request.NetFD). The thread that
+// The constructor joins it by fd: given at the clone (nsenter.Request.NetFD),
+// or on a staged cgroup with the tasks files (startTasks). The thread that
 // made it goes back to tupper's own namespace; if it cannot, it stays
 // locked to the goroutine and ends with it, so no other goroutine runs in
 // the container's namespace.
@@ -275,11 +276,12 @@ type tasksResult struct {
 	err, sendErr error
 }
 
-// startTasks creates the v1 part of a staged cgroup, writes its device
-// rules (earlyDevices) and hands its tasks files to the init's
-// constructor, which waits for them, with the network namespace
-// startNetNS made (netns, when not nil): all on a goroutine beside the
-// rest of create, the clone and the constructor's namespaces. The v1
+// startTasks creates the v1 part of a staged cgroup, hands its tasks
+// files to the init's constructor, which waits for them, with the network
+// namespace startNetNS made (netns, when not nil), and writes its device
+// rules (earlyDevices, before the handover or after it for the C init):
+// all on a goroutine beside the rest of create, the clone and the
+// constructor's namespaces. The v1
 // directories are a millisecond on a hybrid host, and the namespace one
 // or two while the kernel still tears down those of containers just gone.
 // The send waits for the socket (sock: a descriptor of the runtime's end,
@@ -399,12 +401,26 @@ func waitTasks(c *Created, p *initProcess) error {
 	return nil
 }
 
-// maxEarlyOps is the largest plan written before the clone: well within a
-// unix socket's default send buffer (net.core.wmem_default, 208 KiB), so
-// the write cannot block with nobody yet to read.
-const maxEarlyOps = 64 << 10
+// sendEarly writes what of ops the socket takes without blocking, and
+// returns the rest (nil when none).
+func sendEarly(parent *os.File, ops []byte) ([]byte, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	n, err := unix.SendmsgN(int(parent.Fd()), ops, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	if err == unix.EAGAIN {
+		n, err = 0, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("send set-up plan: %w", err)
+	}
+	if n == len(ops) {
+		return nil, nil
+	}
+	return ops[n:], nil
+}
 
-// sendOps sends the C init's plan (fastInitOps).
+// sendOps sends the rest of the C init's plan (fastInitOps).
 func (p *initProcess) sendOps(ops []byte) error {
 	if _, err := p.parent.Write(ops); err != nil {
 		return p.fail(fmt.Errorf("send set-up plan: %w", err))
@@ -532,13 +548,11 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	stdio := [3]*os.File{orDefault(co.Stdin, os.Stdin), orDefault(co.Stdout, os.Stdout), orDefault(co.Stderr, os.Stderr)}
 	// The plan waits in the socket's buffer for the init: its
 	// constructor reads it as soon as it runs, whenever this thread gets
-	// a CPU back from the clone. One too large for the buffer goes after
-	// the clone instead, and the tasks files after it.
-	if len(ops) <= maxEarlyOps {
-		if _, err := parent.Write(ops); err != nil {
-			return nil, fmt.Errorf("send set-up plan: %w", err)
-		}
-		ops = nil
+	// a CPU back from the clone. What the buffer does not take now (it
+	// cannot block: nobody reads yet) goes after the clone, and the
+	// tasks files after it.
+	if ops, err = sendEarly(parent, ops); err != nil {
+		return nil, err
 	}
 	if c.sock != nil && ops == nil {
 		if err := c.giveSocket(parent, fast); err != nil {
@@ -547,6 +561,9 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 	}
 	p0 := time.Now()
 	proc, err := startChild(exe, []string{"tupper", "init"}, cf.env, stdio, cf.extra, attr)
+	// Only the child may hold its end of the socket now: a write to an
+	// init that died then fails (EPIPE) instead of waiting for it.
+	cf.close()
 	if err != nil {
 		return nil, fmt.Errorf("start init process: %w", err)
 	}
@@ -584,7 +601,11 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		UserNS: userNS, Idmapped: idmappedFDs,
 	}
 	if fast {
-		if p.fastProcess, err = fastInitProcess(spec, prog, co.PreserveFDs); err != nil {
+		keyring := ""
+		if !co.NoNewKeyring {
+			keyring = sessionKeyring(c.rec.ID)
+		}
+		if p.fastProcess, err = fastInitProcess(spec, prog, co.PreserveFDs, keyring); err != nil {
 			proc.kill()
 			return nil, err
 		}

@@ -38,7 +38,9 @@ type Request struct {
 	NetFD int
 	// CgroupLate: after Unshare, receive v1 tasks files as SCM_RIGHTS
 	// with one byte on the sync socket and write "0" to each (see
-	// cgroups.Staged). The runtime creates them while this process starts.
+	// cgroups.Staged), and join a network namespace sent with them. The
+	// runtime creates them while this process starts. With FastInit, the
+	// C init's plan says when (nsenter.OpJoin).
 	CgroupLate bool
 	// FastInit: last, read a plan (EncodeOps) and a FastExec from the sync
 	// socket, set the container up and execute its process (fastinit.c).

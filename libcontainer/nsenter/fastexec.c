@@ -28,9 +28,6 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 // The inode number of procfs's root (fs/proc/internal.h).
 #define PROC_ROOT_INO 1
 #ifndef PR_CAP_AMBIENT
@@ -42,18 +39,28 @@
 #include "fastexec.h"
 #define strerr tupper_strerr
 
-static int read_full(int fd, void *buf, size_t n)
+int tupper_read_full(int fd, void *buf, size_t n)
 {
 	char *p = buf;
 	while (n > 0) {
 		ssize_t r = read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r == 0)
+			errno = 0;
 		if (r <= 0)
 			return -1;
 		p += r;
 		n -= (size_t)r;
 	}
+	return 0;
+}
+
+int tupper_join_keyring(const char *name)
+{
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EACCES)
+		return -1;
 	return 0;
 }
 
@@ -72,11 +79,15 @@ static void need(uint32_t len, uint32_t n)
 void tupper_fx_parse(int fd, struct proc *p)
 {
 	uint32_t total;
-	if (read_full(fd, &total, 4) < 0 || total > (64u << 20))
-		tupper_report("read process: %s", strerr(errno));
+	if (tupper_read_full(fd, &total, 4) < 0)
+		tupper_report("read process: %s", errno ? strerr(errno) : "unexpected end");
+	if (total > (64u << 20))
+		tupper_report("read process: %u bytes, too large", total);
 	unsigned char *buf = malloc(total + 1);
-	if (buf == NULL || read_full(fd, buf, total) < 0)
-		tupper_report("read process: %s", strerr(errno));
+	if (buf == NULL)
+		tupper_report("read process: out of memory");
+	if (tupper_read_full(fd, buf, total) < 0)
+		tupper_report("read process: %s", errno ? strerr(errno) : "unexpected end");
 	buf[total] = '\0';
 	memset(p, 0, sizeof(*p));
 	p->root_fd = -1;
@@ -97,7 +108,7 @@ void tupper_fx_parse(int fd, struct proc *p)
 		case 'e': p->envp[p->envc++] = (char *)v; break;
 		case 'c': p->cwd = (char *)v; break;
 		case 'u': need(len, 8); p->uid = u32(v); p->gid = u32(v + 4); break;
-		case 'g': if (p->ngroups < 64) p->groups[p->ngroups++] = u32(v); break;
+		case 'g': need(len, 4); if (p->ngroups < 64) p->groups[p->ngroups++] = u32(v); break;
 		case 'k': need(len, 40); p->has_caps = 1; for (int i = 0; i < 5; i++) p->caps[i] = u64(v + 8 * i); break;
 		case 'C':
 			// capability names by number, NUL-separated
@@ -105,11 +116,11 @@ void tupper_fx_parse(int fd, struct proc *p)
 				p->cap_names[p->ncap_names++] = (char *)v + i;
 			break;
 		case 'n': p->nnp = 1; break;
-		case 'm': p->has_umask = 1; p->umask = u32(v); break;
+		case 'm': need(len, 4); p->has_umask = 1; p->umask = u32(v); break;
 		case 'o': p->oom = (char *)v; break;
 		case 's': need(len, 4); p->filter_flags = u32(v); p->filter = v + 4; p->filter_len = len - 4; break;
-		case 'f': p->preserve = u32(v); break;
-		case 'R': p->root_fd = (int)u32(v); break;
+		case 'f': need(len, 4); p->preserve = u32(v); break;
+		case 'R': need(len, 4); p->root_fd = (int)u32(v); break;
 		case 'W': p->make_cwd = 1; break;
 		case 'K': p->keyring = (const char *)v; break;
 		case 'r':
@@ -137,8 +148,8 @@ static void reopen_devnull(void)
 	if (fstat(null, &ours) == 0 && S_ISCHR(ours.st_mode)) {
 		for (int fd = 0; fd < 3; fd++)
 			if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == ours.st_rdev &&
-			    (st.st_dev != ours.st_dev || st.st_ino != ours.st_ino))
-				dup2(null, fd);
+			    (st.st_dev != ours.st_dev || st.st_ino != ours.st_ino) && dup2(null, fd) < 0)
+				tupper_report("reopen /dev/null for stdio: %s", strerr(errno));
 	}
 	close(null);
 }
@@ -339,8 +350,7 @@ void tupper_fx_prepare(struct proc *p)
 	if (p->argc == 0)
 		tupper_report("exec: no process args");
 	// The container's, not the caller's (joinSessionKeyring).
-	if (p->keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, p->keyring) < 0 &&
-	    errno != ENOSYS && errno != EPERM && errno != EACCES)
+	if (p->keyring && tupper_join_keyring(p->keyring) < 0)
 		tupper_report("join session keyring: %s", strerr(errno));
 	for (int i = 0; i < p->nrlimits; i++)
 		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].lim) < 0)

@@ -25,6 +25,20 @@ void tupper_join_cgroups_late(void);
 // errno's text lowercased, as Go prints it.
 const char *tupper_strerr(int e);
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+// tupper_read_full reads exactly n bytes: 0, or -1 at an error (errno) or
+// an early end (errno 0).
+int tupper_read_full(int fd, void *buf, size_t n);
+
+// tupper_join_keyring joins the session keyring name (joinSessionKeyring
+// in container/init_linux.go): 0, or -1 with errno; kernels without
+// keyrings, or that forbid it, count as success.
+int tupper_join_keyring(const char *name);
+
 #define MAX_RLIMITS 32
 
 struct proc {

@@ -4,8 +4,9 @@
 // process itself, and the init never starts the Go runtime: half of what
 // a `run` costs. The runtime turns the spec into a plan of plain
 // operations (rootfs.Plan), with the Go init's option parsing and
-// ordering, and sends it on the sync socket, followed by the process
-// (fastexec.c's records). Each operation here does what the Go init's
+// ordering, and sends it on the sync socket, followed by the v1 tasks
+// files when the plan joins them (OP_JOIN), a byte once the device rules
+// are written (OP_DEV_WAIT), and the process (fastexec.c's records). Each operation here does what the Go init's
 // code for it does (named in its comment), with the same words on failure.
 //
 // Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT),
@@ -39,13 +40,9 @@
 #include "fastexec.h"
 #define strerr tupper_strerr
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
 #endif
-#define KEYCTL_JOIN_SESSION_KEYRING 1
 
 // The operations; rootfs/plan_linux.go and nsenter/fastinit.go name them.
 enum {
@@ -65,7 +62,6 @@ enum {
 	OP_MASK = 'k',        // s0 path
 	OP_DEV_RDONLY = 'D',  // a: remount flags for /dev
 	OP_ROOT_RDONLY = 'O', // root.readonly
-	OP_KEYRING = 'K',     // s0 the session keyring's name
 	OP_FIFO = 'F',        // a: the exec FIFO's fd
 	OP_JOIN = 'J',        // receive and join the cgroup (and network namespace)
 	OP_DEV_WAIT = 'V',    // wait for the runtime's byte: the device rules are written
@@ -101,28 +97,12 @@ static void fail(const char *fmt, ...)
 	tupper_report("%s%s", ctx, msg);
 }
 
-static int read_full(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 // read_plan reads the operations: a u32 length, then records of a code
 // byte, a u32 length, three u64 and NUL-terminated strings.
 static struct op *read_plan(int fd, int *n)
 {
 	uint32_t total;
-	errno = 0;
-	if (read_full(fd, &total, 4) < 0)
+	if (tupper_read_full(fd, &total, 4) < 0)
 		tupper_report("read set-up plan: %s", errno ? strerr(errno) : "unexpected end");
 	if (total > (64u << 20))
 		tupper_report("read set-up plan: %u bytes, too large", total);
@@ -130,8 +110,7 @@ static struct op *read_plan(int fd, int *n)
 	struct op *ops = calloc(total / 29 + 1, sizeof(*ops));
 	if (buf == NULL || ops == NULL)
 		tupper_report("read set-up plan: out of memory");
-	errno = 0;
-	if (read_full(fd, buf, total) < 0)
+	if (tupper_read_full(fd, buf, total) < 0)
 		tupper_report("read set-up plan: %s", errno ? strerr(errno) : "unexpected end");
 	buf[total] = '\0';
 	*n = 0;
@@ -616,12 +595,6 @@ static void run_op(const struct op *o, int *fifo)
 		    mount("", "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY | (statfs_flags(sfs.f_flags) & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0)
 			fail("remount / read-only: %s", strerr(errno));
 		break;
-	case OP_KEYRING:
-		// Kernels without keyrings, or that forbid it, are fine to skip.
-		if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s(o, 0)) < 0 &&
-		    errno != ENOSYS && errno != EPERM && errno != EACCES)
-			fail("join session keyring: %s", strerr(errno));
-		break;
 	case OP_FIFO:
 		*fifo = (int)o->a;
 		break;
@@ -647,12 +620,6 @@ static void run_op(const struct op *o, int *fifo)
 	}
 }
 
-// tupper_fast_init sets the container up, reports ready, waits on the exec
-// FIFO for start, and executes the process, as the Go init's setup,
-// waitForStart and startProcess do. The runtime sends the plan, the tasks
-// files if the plan joins them (OP_JOIN), then the process; everything is
-// read before anything is written back, so that it never waits on an init
-// blocked in the FIFO.
 static int64_t since(const struct timespec *t)
 {
 	struct timespec now;
@@ -684,6 +651,12 @@ static void catch_signals(void)
 	}
 }
 
+// tupper_fast_init sets the container up, reports ready, waits on the exec
+// FIFO for start, and executes the process, as the Go init's setup,
+// waitForStart and startProcess do. The runtime sends the plan, the tasks
+// files if the plan joins them (OP_JOIN), then the process; everything is
+// read before anything is written back, so that it never waits on an init
+// blocked in the FIFO.
 void tupper_fast_init(int fd, int late)
 {
 	int nops, fifo = -1;

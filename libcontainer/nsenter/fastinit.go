@@ -26,7 +26,6 @@ const (
 	OpMask           = 'k'
 	OpDevReadonly    = 'D'
 	OpRootReadonly   = 'O'
-	OpKeyring        = 'K'
 	OpFIFO           = 'F'
 	OpJoin           = 'J'
 	OpDevWait        = 'V'

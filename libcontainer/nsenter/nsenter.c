@@ -20,9 +20,6 @@
 
 #include "fastexec.h"
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
@@ -204,8 +201,10 @@ void tupper_join_cgroups_late(void)
 //   offset=CLOCK SEC NSEC  a time namespace offset (monotonic or boottime)
 //   cgroup=FD      a v1 "tasks" file: write "0" to move this (still only)
 //                  thread into the cgroup without the kernel's global lock
-//   cgrouplate     after unsharing, receive v1 tasks files on the sync
-//                  socket and join them (join_cgroups_late)
+//   cgrouplate     after unsharing, receive v1 tasks files (and maybe a
+//                  network namespace) on the sync socket and join them
+//                  (tupper_join_cgroups_late); with fastinit, where the
+//                  plan says (OP_JOIN)
 //   usermaps       unshare the user namespace first and ask for its maps
 //   fork           fork once after the joins, so pid/time namespaces apply
 //   fastexec       after the fork, set up and execute the process in C

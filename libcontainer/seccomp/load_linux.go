@@ -16,6 +16,13 @@ import (
 const loadFlags = unix.SECCOMP_FILTER_FLAG_LOG | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW |
 	unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 
+// LoadFlags are the flags of p that Load passes on, without the notify
+// listener's: for a loader other than Load (exec's and the C init's, in
+// nsenter).
+func (p *Program) LoadFlags() uint {
+	return p.Flags & loadFlags
+}
+
 // Load installs p on the calling thread, which must be locked to its OS
 // thread and then execve; it returns the notify listener fd, or -1. The
 // kernel takes the filter only from a thread with no_new_privs set or
@@ -29,7 +36,7 @@ func (p *Program) Load() (int, error) {
 	insns := make([]unix.SockFilter, len(p.Filter)/sockFilterSize)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&insns[0])), len(p.Filter)), p.Filter)
 	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
-	flags := p.Flags & loadFlags
+	flags := p.LoadFlags()
 	if p.Notify {
 		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 	}

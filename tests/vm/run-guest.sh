@@ -371,9 +371,12 @@ main() {
 	local rc=0
 	# Escape sequences are the firmware's (clear screen and the like). stdin is
 	# /dev/null because with -nographic QEMU would otherwise put a terminal in raw mode.
+	# loglevel=5: the backtrace of a soft lockup or a hung task (printed at the
+	# default level, 4) reaches the console log; a CI run once showed only
+	# the "soft lockup" lines of a guest that hung, and no stack.
 	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg \
 		-kernel "$kernel" -initrd "$work"/initrd.gz \
-		-append "console=ttyS0 cgroup_no_v1=all panic=-1 loglevel=3" \
+		-append "console=ttyS0 cgroup_no_v1=all panic=-1 loglevel=5" \
 		-nographic -no-reboot -nic none -m 2048 -smp 2 </dev/null |
 		sed -u 's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' | tee "$work"/console.log ||
 		rc=${PIPESTATUS[0]}

@@ -34,6 +34,19 @@ func tasksFile(t *testing.T) *cgroups.Placement {
 	return &cgroups.Placement{CloneFD: -1, Tasks: []*os.File{tasks}}
 }
 
+// socketPair is the runtime's and the init's ends of a socket, closed
+// when the test ends.
+func socketPair(t *testing.T) (parent, child *os.File) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, child = os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
+	t.Cleanup(func() { parent.Close(); child.Close() })
+	return parent, child
+}
+
 // socketFor is a copy of parent's descriptor for handover, which closes
 // it.
 func socketFor(t *testing.T, parent *os.File) chan initSocket {
@@ -98,13 +111,7 @@ func TestSendTasksInitGone(t *testing.T) {
 // the cgroup, waitTasks returns its error and nothing is sent, though the
 // network namespace made meanwhile is waited for and closed.
 func TestSendTasksFailed(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
-	defer parent.Close()
-	defer child.Close()
+	parent, child := socketPair(t)
 	netfd, err := unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -151,13 +158,7 @@ func TestHandoverGivenUp(t *testing.T) {
 // TestHandoverDevicesAfter: for the C init, the tasks files go first and,
 // once the device rules are written, one more byte (its OpDevWait).
 func TestHandoverDevicesAfter(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
-	defer parent.Close()
-	defer child.Close()
+	parent, child := socketPair(t)
 	fd, err := unix.Dup(int(parent.Fd()))
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,23 @@ int tupper_read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
+unsigned char *tupper_read_blob(int fd, const char *what, uint32_t *len)
+{
+	uint32_t total;
+	if (tupper_read_full(fd, &total, 4) < 0)
+		tupper_report("read %s: %s", what, errno ? strerr(errno) : "unexpected end");
+	if (total > (64u << 20))
+		tupper_report("read %s: %u bytes, too large", what, total);
+	unsigned char *buf = malloc(total + 1);
+	if (buf == NULL)
+		tupper_report("read %s: out of memory", what);
+	if (tupper_read_full(fd, buf, total) < 0)
+		tupper_report("read %s: %s", what, errno ? strerr(errno) : "unexpected end");
+	buf[total] = '\0';
+	*len = total;
+	return buf;
+}
+
 int tupper_join_keyring(const char *name)
 {
 	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 &&
@@ -79,16 +96,7 @@ static void need(uint32_t len, uint32_t n)
 void tupper_fx_parse(int fd, struct proc *p)
 {
 	uint32_t total;
-	if (tupper_read_full(fd, &total, 4) < 0)
-		tupper_report("read process: %s", errno ? strerr(errno) : "unexpected end");
-	if (total > (64u << 20))
-		tupper_report("read process: %u bytes, too large", total);
-	unsigned char *buf = malloc(total + 1);
-	if (buf == NULL)
-		tupper_report("read process: out of memory");
-	if (tupper_read_full(fd, buf, total) < 0)
-		tupper_report("read process: %s", errno ? strerr(errno) : "unexpected end");
-	buf[total] = '\0';
+	unsigned char *buf = tupper_read_blob(fd, "process", &total);
 	memset(p, 0, sizeof(*p));
 	p->root_fd = -1;
 	p->argv = calloc(total / 5 + 2, sizeof(char *));

@@ -34,6 +34,10 @@ const char *tupper_strerr(int e);
 // an early end (errno 0).
 int tupper_read_full(int fd, void *buf, size_t n);
 
+// tupper_read_blob reads a u32 length, then that many bytes (at most 64
+// MiB), NUL-terminated; a failure is reported as "read WHAT: ...".
+unsigned char *tupper_read_blob(int fd, const char *what, uint32_t *len);
+
 // tupper_join_keyring joins the session keyring name (joinSessionKeyring
 // in container/init_linux.go): 0, or -1 with errno; kernels without
 // keyrings, or that forbid it, count as success.

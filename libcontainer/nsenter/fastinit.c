@@ -102,17 +102,10 @@ static void fail(const char *fmt, ...)
 static struct op *read_plan(int fd, int *n)
 {
 	uint32_t total;
-	if (tupper_read_full(fd, &total, 4) < 0)
-		tupper_report("read set-up plan: %s", errno ? strerr(errno) : "unexpected end");
-	if (total > (64u << 20))
-		tupper_report("read set-up plan: %u bytes, too large", total);
-	unsigned char *buf = malloc(total + 1);
+	unsigned char *buf = tupper_read_blob(fd, "set-up plan", &total);
 	struct op *ops = calloc(total / 29 + 1, sizeof(*ops));
-	if (buf == NULL || ops == NULL)
+	if (ops == NULL)
 		tupper_report("read set-up plan: out of memory");
-	if (tupper_read_full(fd, buf, total) < 0)
-		tupper_report("read set-up plan: %s", errno ? strerr(errno) : "unexpected end");
-	buf[total] = '\0';
 	*n = 0;
 	for (uint32_t off = 0; off + 5 <= total;) {
 		struct op *o = &ops[*n];

@@ -372,9 +372,15 @@ main() {
 	# Escape sequences are the firmware's (clear screen and the like). stdin is
 	# /dev/null because with -nographic QEMU would otherwise put a terminal in raw mode.
 	# loglevel=5: the backtrace of a soft lockup or a hung task (printed at the
-	# default level, 4) reaches the console log; a CI run once showed only
-	# the "soft lockup" lines of a guest that hung, and no stack.
-	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg \
+	# default level, 4) reaches the console log.
+	# thread=single: one host thread runs both vCPUs. With a thread each
+	# (multi-threaded TCG), two CI runs on 2026-11-28 hung in validation:
+	# both vCPUs spun for minutes in ___slab_alloc at a jump-label site
+	# (RIP on the patched "jmp", an int3 of the kernel's text patching on the
+	# other CPU), which is how a vCPU looks when it keeps running code
+	# another one has just rewritten. Three full guest runs in between passed,
+	# and so did the run with thread=single, a fifth slower (4m55s).
+	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=single \
 		-kernel "$kernel" -initrd "$work"/initrd.gz \
 		-append "console=ttyS0 cgroup_no_v1=all panic=-1 loglevel=5" \
 		-nographic -no-reboot -nic none -m 2048 -smp 2 </dev/null |

@@ -57,7 +57,7 @@ func fastInit(spec *specs.Spec, rc *rootfs.Config) (bool, string) {
 
 // fastInitOps is the set-up the C init does, in the Go init's order
 // (cgroup namespace, hostname, rootfs up to the pivot, sysctls, the rest
-// of the rootfs, keyring), encoded.
+// of the rootfs), encoded.
 //
 // late says the init receives its cgroup's tasks files (and network
 // namespace) while it starts (see cgroups.Staged). It then joins them at
@@ -65,9 +65,20 @@ func fastInit(spec *specs.Spec, rc *rootfs.Config) (bool, string) {
 // mounts what comes before meanwhile: filesystems of the kinds that see
 // only the pid, ipc and mount namespaces the init is in already. A sysfs
 // shows the network namespace of who mounts it, a cgroup mount the cgroup
-// namespace (which must be made after the join), a device the device
-// rules, and a bind's source is a path that could be in /proc/self.
-func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, late bool) ([]byte, error) {
+// namespace (which must be made after the join), and a bind's source is a
+// path that could be in /proc/self. The device rules are written after the
+// handover (see earlyDevices): the first device, or the pivot, waits for
+// them at an OpDevWait.
+func fastInitOps(rc *rootfs.Config, fifoFD int, late bool) ([]byte, error) {
+	ops, err := fastInitPlan(rc, fifoFD, late)
+	if err != nil {
+		return nil, err
+	}
+	return nsenter.EncodeOps(ops)
+}
+
+// fastInitPlan is fastInitOps's operations, before they are encoded.
+func fastInitPlan(rc *rootfs.Config, fifoFD int, late bool) ([]nsenter.Op, error) {
 	spec := rc.Spec
 	var ops []nsenter.Op
 	if hasNewNamespace(spec, specs.UTSNamespace) && (spec.Hostname != "" || spec.Domainname != "") {
@@ -80,43 +91,31 @@ func fastInitOps(rc *rootfs.Config, co *CreateOptions, id string, fifoFD int, la
 	if err != nil {
 		return nil, err
 	}
-	join := []nsenter.Op{}
-	if late {
-		join = append(join, nsenter.Op{Code: nsenter.OpJoin})
-	}
+	var cgroupNS []nsenter.Op
 	if hasNewNamespace(spec, specs.CgroupNamespace) {
 		// After the join: the cgroup is the namespace's root.
-		join = append(join, nsenter.Op{Code: nsenter.OpCgroupNS})
+		cgroupNS = []nsenter.Op{{Code: nsenter.OpCgroupNS}}
 	}
-	i := 0
 	if late {
-		for i < len(mount) && beforeJoin(mount[i]) {
-			i++
-		}
-	}
-	ops = append(ops, mount[:i]...)
-	ops = append(ops, join...)
-	rest := mount[i:]
-	if late {
-		// The device rules are written after the handover: the first
-		// device waits for them (see earlyDevices).
-		d := slices.IndexFunc(rest, func(op nsenter.Op) bool { return op.Code == nsenter.OpDevice || op.Code == nsenter.OpPivot })
-		if d < 0 {
-			d = len(rest)
-		}
-		ops = append(ops, rest[:d]...)
+		i := slices.IndexFunc(mount, func(op nsenter.Op) bool { return !beforeJoin(op) })
+		d := slices.IndexFunc(mount, func(op nsenter.Op) bool { return op.Code == nsenter.OpDevice || op.Code == nsenter.OpPivot })
+		ops = append(ops, mount[:i]...)
+		ops = append(ops, nsenter.Op{Code: nsenter.OpJoin})
+		ops = append(ops, cgroupNS...)
+		ops = append(ops, mount[i:d]...)
 		ops = append(ops, nsenter.Op{Code: nsenter.OpDevWait})
-		rest = rest[d:]
+		ops = append(ops, mount[d:]...)
+	} else {
+		ops = append(ops, cgroupNS...)
+		ops = append(ops, mount...)
 	}
-	ops = append(ops, rest...)
 	if spec.Linux != nil {
 		for key, value := range spec.Linux.Sysctl {
 			ops = append(ops, nsenter.Op{Code: nsenter.OpSysctl, Strs: []string{strconv.Quote(key), "sys/" + sysctlPath(key), value}})
 		}
 	}
 	ops = append(ops, finalize...)
-	ops = append(ops, nsenter.Op{Code: nsenter.OpFIFO, A: uint64(fifoFD)})
-	return nsenter.EncodeOps(ops)
+	return append(ops, nsenter.Op{Code: nsenter.OpFIFO, A: uint64(fifoFD)}), nil
 }
 
 // beforeJoin tells whether op may run before the init has joined its

@@ -316,13 +316,10 @@ func handover(staged cgroups.Staged, spec *specs.Spec, netns <-chan netnsResult,
 		err = fmt.Errorf("create cgroup: %w", err)
 	}
 	if netns != nil {
-		n := <-netns
-		if n.err != nil && err == nil {
+		if n := <-netns; n.err == nil {
+			netfd = n.fd
+		} else if err == nil {
 			err = n.err
-		}
-		netfd = n.fd
-		if n.err != nil {
-			netfd = -1
 		}
 	}
 	var ok bool
@@ -509,7 +506,7 @@ func startInit(c *Created, spec *specs.Spec, mgr cgroups.Manager, co *CreateOpti
 		// Made here, not beside the clone: a goroutine would wait for a
 		// free P while this one is in the clone and the namespace and
 		// cgroup goroutines are busy, and the init for its plan.
-		if ops, err = fastInitOps(rc, co, c.rec.ID, childFIFO, c.staged != nil); err != nil {
+		if ops, err = fastInitOps(rc, childFIFO, c.staged != nil); err != nil {
 			return nil, err
 		}
 	}

@@ -48,7 +48,7 @@
 enum {
 	OP_CGROUPNS = 'G',    // unshare the cgroup namespace (now in its cgroup)
 	OP_HOSTNAME = 'H',    // s0 hostname, s1 domainname (each if not empty), s2 and s3 quoted
-	OP_PROPAGATE = 'P',   // a: propagation of "/" before the mounts
+	OP_PROPAGATE = 'P',   // a: propagation of "/"; s0 the rootfsPropagation value when it is that (after the pivot)
 	OP_ROOT = 'B',        // s0 rootfs: bind onto itself, then open it
 	OP_MOUNT = 'm',       // s0 dest, s1 source, s2 type, s3 data, s4 type as written; a flags, c propagation
 	OP_BIND = 'b',        // s0 dest, s1 source path, s2 source as written; a MS_REC or 0, b remount flags, c propagation
@@ -57,7 +57,6 @@ enum {
 	OP_SYMLINK = 'l',     // s0 target, s1 link
 	OP_PIVOT = 'p',       // s0 rootfs
 	OP_SYSCTL = 'S',      // s0 key quoted, s1 path under /proc, s2 value
-	OP_PROPAGATE2 = 'R',  // s0 name; a: linux.rootfsPropagation after the pivot
 	OP_READONLY = 'r',    // s0 path
 	OP_MASK = 'k',        // s0 path
 	OP_DEV_RDONLY = 'D',  // a: remount flags for /dev
@@ -532,8 +531,11 @@ static void run_op(const struct op *o, int *fifo)
 			fail("set domainname %s: %s", s(o, 3), strerr(errno));
 		break;
 	case OP_PROPAGATE:
-		if (mount("", "/", "", o->a, NULL) < 0)
+		if (mount("", "/", "", o->a, NULL) < 0) {
+			if (*s(o, 0))
+				fail("set propagation of / to %s: %s", s(o, 0), strerr(errno));
 			fail("set propagation of /: %s", strerr(errno));
+		}
 		break;
 	case OP_ROOT:
 		// pivot_root(2): "new_root must be a path to a mount point".
@@ -564,10 +566,6 @@ static void run_op(const struct op *o, int *fifo)
 	case OP_SYSCTL:
 		if (tupper_proc_write(s(o, 1), s(o, 2), why, sizeof(why)) < 0)
 			fail("linux.sysctl %s: %s", s(o, 0), why);
-		break;
-	case OP_PROPAGATE2:
-		if (mount("", "/", "", o->a, NULL) < 0)
-			fail("set propagation of / to %s: %s", s(o, 0), strerr(errno));
 		break;
 	case OP_READONLY:
 		do_readonly(o);

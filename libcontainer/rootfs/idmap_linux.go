@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -170,15 +171,17 @@ func (r *root) idmapMount(env *mountEnv, i int, m *specs.Mount, o mountOptions) 
 }
 
 // InUserNamespace tells whether we are in a user namespace other than the
-// host's, whose uid_map maps every id to itself.
-func InUserNamespace() bool {
+// host's, whose uid_map maps every id to itself. Read once: tupper never
+// changes its own user namespace, and create asks twice (rootless
+// detection, the C init's).
+var InUserNamespace = sync.OnceValue(func() bool {
 	b, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false
 	}
 	f := strings.Fields(string(b))
 	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
-}
+})
 
 // PrepareIdmapped makes, in the calling process, the detached idmapped
 // mount tree of every idmapped mount of spec that the container's init

@@ -102,7 +102,7 @@ func Plan(cfg *Config) (mount, finalize []nsenter.Op, err error) {
 	mount = append(mount, nsenter.Op{Code: nsenter.OpPivot, Strs: []string{cfg.Rootfs}})
 
 	if rootProp != 0 {
-		finalize = append(finalize, nsenter.Op{Code: nsenter.OpPropagateAfter, A: uint64(rootProp), Strs: []string{spec.Linux.RootfsPropagation}})
+		finalize = append(finalize, nsenter.Op{Code: nsenter.OpPropagate, A: uint64(rootProp), Strs: []string{spec.Linux.RootfsPropagation}})
 	}
 	if lin := spec.Linux; lin != nil {
 		for _, p := range lin.ReadonlyPaths {

@@ -73,10 +73,8 @@ func Encode(s *specs.Spec) ([]byte, error) {
 // its errors. Clients exec through such a file, and encoding/json would
 // build the process's codecs cold in every exec.
 func DecodeProcess(data []byte) (*specs.Process, error) {
-	r := newReader(data)
-	var p specs.Process
-	if err := decodeProcess(r, &p); err == nil && r.end() {
-		return &p, nil
+	if p, err := decodeGen(data, decodeProcess); err == nil {
+		return p, nil
 	}
 	var ref specs.Process
 	if err := json.Unmarshal(data, &ref); err != nil {
@@ -87,13 +85,19 @@ func DecodeProcess(data []byte) (*specs.Process, error) {
 
 // decodeFast decodes a spec with the generated decoder; any error is errFast.
 func decodeFast(data []byte) (*specs.Spec, error) {
+	return decodeGen(data, decodeSpec)
+}
+
+// decodeGen decodes data whole with a generated decoder; an error, or
+// data left after the value, is errFast.
+func decodeGen[T any](data []byte, dec func(*reader, *T) error) (*T, error) {
 	r := newReader(data)
-	var s specs.Spec
-	if err := decodeSpec(r, &s); err != nil {
+	var v T
+	if err := dec(r, &v); err != nil {
 		return nil, err
 	}
 	if !r.end() {
 		return nil, errFast
 	}
-	return &s, nil
+	return &v, nil
 }

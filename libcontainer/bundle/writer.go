@@ -1,9 +1,6 @@
 package bundle
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "encoding/json"
 
 // appendString appends s as encoding/json writes a string: a string that
 // needs no escaping is copied; any other (HTML characters, control
@@ -13,11 +10,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, err := json.Marshal(s)
-			if err != nil {
-				// A string always encodes; keep the output valid JSON anyway.
-				return strconv.AppendQuote(b, s)
-			}
+			q, _ := json.Marshal(s) // a string always encodes
 			return append(b, q...)
 		}
 	}

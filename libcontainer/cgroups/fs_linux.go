@@ -34,7 +34,7 @@ func (fl files) write(dir, name, data string) error {
 	}
 	fd, err := openRetry(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: path, Err: err}
+		return err
 	}
 	defer unix.Close(fd)
 	for {
@@ -58,7 +58,7 @@ func read(dir, name string) (string, error) {
 	path := filepath.Join(dir, name)
 	fd, err := openRetry(path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return "", &os.PathError{Op: "open", Path: path, Err: err}
+		return "", err
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 0, 512)
@@ -80,11 +80,16 @@ func read(dir, name string) (string, error) {
 	}
 }
 
+// openRetry opens path with a plain system call, not registered with the
+// Go runtime's poller, again after EINTR; an error is an *os.PathError.
 func openRetry(path string, flags int) (int, error) {
 	for {
 		fd, err := unix.Open(path, flags, 0)
+		if err == nil {
+			return fd, nil
+		}
 		if err != unix.EINTR {
-			return fd, err
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
 		}
 	}
 }

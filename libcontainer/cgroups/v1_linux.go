@@ -153,7 +153,7 @@ func (m *v1Manager) placement(dirs []string) (_ *Placement, retErr error) {
 		path := filepath.Join(dir, "tasks")
 		fd, err := openRetry(path, unix.O_WRONLY|unix.O_CLOEXEC)
 		if err != nil {
-			return nil, fmt.Errorf("open cgroup: %w", &os.PathError{Op: "open", Path: path, Err: err})
+			return nil, fmt.Errorf("open cgroup: %w", err)
 		}
 		p.Tasks = append(p.Tasks, os.NewFile(uintptr(fd), path))
 	}

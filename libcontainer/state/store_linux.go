@@ -106,11 +106,11 @@ func (d *Dir) Read() (*Record, error) {
 
 // Write replaces the record atomically.
 func (d *Dir) Write(r *Record) error {
-	data, err := json.Marshal(r)
+	s, err := d.Stage(r)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return err
 	}
-	return WriteFileAtomic(filepath.Join(d.Path, FileName), data, 0o600)
+	return s.Commit()
 }
 
 // Stage writes the record beside state.json, for Commit to put in place
@@ -192,15 +192,10 @@ func (d *Dir) Close() {
 // tens of milliseconds.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp, err := writeTemp(path, data, perm)
-	if err == nil {
-		if err = os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
-		}
-	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return nil
+	return (&Staged{tmp: tmp, path: path}).Commit()
 }
 
 // writeTemp writes data to a new temporary file beside path, with perm,

@@ -59,7 +59,7 @@ func Generate() ([]byte, error) {
 // generate writes the codec of root and the types it nests.
 func generate(root reflect.Type) ([]byte, error) {
 	g := &gen{
-		seen:    map[reflect.Type]bool{},
+		where:   map[reflect.Type]string{},
 		names:   map[string]reflect.Type{},
 		imports: map[string]string{"strconv": "strconv"},
 	}
@@ -112,9 +112,8 @@ func generate(root reflect.Type) ([]byte, error) {
 }
 
 type gen struct {
-	seen    map[reflect.Type]bool
 	queue   []reflect.Type
-	where   map[reflect.Type]string
+	where   map[reflect.Type]string // where each queued type was met, for errors
 	names   map[string]reflect.Type
 	imports map[string]string
 	body    bytes.Buffer
@@ -128,12 +127,8 @@ func (g *gen) fail(format string, args ...any) {
 }
 
 func (g *gen) enqueue(t reflect.Type, where string) {
-	if g.seen[t] {
+	if _, ok := g.where[t]; ok {
 		return
-	}
-	g.seen[t] = true
-	if g.where == nil {
-		g.where = map[reflect.Type]string{}
 	}
 	g.where[t] = where
 	g.queue = append(g.queue, t)
